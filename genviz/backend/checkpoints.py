@@ -1,0 +1,335 @@
+"""One loader for every checkpoint format genviz reads, and the registry of bundled checkpoints.
+
+Formats (``load_checkpoint``):
+
+1. genviz's own: one ``.safetensors`` file; its header's metadata key ``"genviz"`` holds JSON with
+   ``format``/``format_version``, ``family``, ``network`` (``class`` + ``config``), ``data`` (shape,
+   range, dataset), ``schedule``, default ``sampler`` and ``training`` (recipe and data source).
+2. A diffusers ``UNet2DModel`` folder (``config.json`` + ``diffusion_pytorch_model.safetensors``,
+   optionally ``scheduler/scheduler_config.json``), or a pipeline folder holding ``unet/`` and
+   ``scheduler/``. diffusers is imported only when such a folder is opened.
+3. ``.pt`` / ``.pth`` / ``.ckpt`` state dicts, read only with ``torch.load(weights_only=True)``,
+   with a genviz metadata JSON beside them (``model.json`` or ``model.pt.json``). A file that would
+   need full unpickling is refused: nothing in a checkpoint ever runs code.
+
+Every broken or unsupported input raises ``CheckpointError`` naming the file and the reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+FORMAT = "genviz-checkpoint"
+FORMAT_VERSION = 1
+METADATA_KEY = "genviz"
+CHECKPOINT_DIR = Path(os.environ.get("GENVIZ_CHECKPOINTS", Path(__file__).resolve().parents[2] / "checkpoints"))
+FAMILIES = ("diffusion", "ebm", "score", "vae", "gan", "flow", "classifier")
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be loaded: unknown name, missing/broken/unsupported/hostile file.
+
+    The message names the file (or name) and the reason, in one line.
+    """
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """A bundled checkpoint as listed by ``list_checkpoints``."""
+
+    name: str
+    family: str
+    dataset: str
+    data_shape: tuple
+    size_bytes: int
+    path: str
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["data_shape"] = list(self.data_shape)
+        return d
+
+
+def _network_classes() -> dict:
+    from .nets.classifier import DigitCNN
+    from .nets.unet import UNet
+    return {"UNet": UNet, "DigitCNN": DigitCNN}
+
+
+def save_checkpoint(path, state_dict: dict, metadata: dict) -> Path:
+    """Write one genviz ``.safetensors`` file: the tensors plus ``metadata`` as JSON in its header.
+
+    Args:
+        path: destination; parent folders are created. Written atomically (temp file + rename).
+        state_dict: name -> tensor (moved to CPU, made contiguous).
+        metadata: JSON-serialisable dict (``family``, ``network``, ``data``, ...); ``format`` and
+            ``format_version`` are added.
+    """
+    from safetensors.torch import save_file
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(meta)})
+    tmp.replace(path)
+    return path
+
+
+def read_metadata(path) -> dict:
+    """Return the genviz metadata of a checkpoint without loading its weights.
+
+    Accepts a genviz ``.safetensors`` file, a diffusers folder or a ``.pt``/``.pth``/``.ckpt`` file
+    with its JSON beside it. Raises ``CheckpointError``.
+    """
+    path = _resolve(path)
+    if path.is_dir():
+        return _diffusers_metadata(path)[0]
+    if path.suffix == ".safetensors":
+        return _safetensors_metadata(path)
+    if path.suffix in (".pt", ".pth", ".ckpt"):
+        return _sidecar_metadata(path)
+    raise CheckpointError(f"{path}: unsupported file type {path.suffix!r} "
+                          "(expected .safetensors, .pt/.pth/.ckpt with a metadata .json, or a diffusers folder)")
+
+
+def _resolve(name_or_path) -> Path:
+    s = str(name_or_path)
+    p = Path(s).expanduser()
+    if p.exists():
+        return p
+    for cand in (CHECKPOINT_DIR / f"{s}.safetensors", CHECKPOINT_DIR / s):
+        if cand.exists():
+            return cand
+    if os.sep in s or s.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".json")):
+        raise CheckpointError(f"{s}: no such file or folder")
+    names = ", ".join(i.name for i in list_checkpoints()) or "none"
+    raise CheckpointError(f"{s}: not a bundled checkpoint or an existing path (bundled: {names})")
+
+
+def _safetensors_metadata(path: Path) -> dict:
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(METADATA_KEY)
+    except Exception as e:  # safetensors raises its own SafetensorError and OSError variants
+        raise CheckpointError(f"{path}: not a readable safetensors file ({_short(e)})") from None
+    if raw is None:
+        raise CheckpointError(f"{path}: safetensors file has no genviz metadata (header key {METADATA_KEY!r})")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: genviz metadata is not valid JSON ({e.msg})") from None
+    _check_meta(path, meta)
+    return meta
+
+
+def _sidecar_metadata(path: Path) -> dict:
+    for side in (path.with_suffix(".json"), Path(str(path) + ".json")):
+        if side.exists():
+            try:
+                meta = json.loads(side.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise CheckpointError(f"{side}: metadata is not valid JSON ({_short(e)})") from None
+            _check_meta(side, meta)
+            return meta
+    raise CheckpointError(f"{path}: a {path.suffix} state dict needs a genviz metadata JSON beside it "
+                          f"({path.with_suffix('.json').name})")
+
+
+def _check_meta(path: Path, meta) -> None:
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: metadata must be a JSON object")
+    if meta.get("format", FORMAT) != FORMAT:
+        raise CheckpointError(f"{path}: unknown format {meta.get('format')!r}")
+    if int(meta.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format version {meta.get('format_version')} is newer than this genviz "
+                              f"reads ({FORMAT_VERSION})")
+    fam = meta.get("family")
+    if fam not in FAMILIES:
+        raise CheckpointError(f"{path}: unknown or missing family {fam!r} (known: {', '.join(FAMILIES)})")
+    if not isinstance(meta.get("network"), dict) or "class" not in meta["network"]:
+        raise CheckpointError(f"{path}: metadata lacks network.class")
+    if not isinstance(meta.get("data"), dict) or "shape" not in meta["data"]:
+        raise CheckpointError(f"{path}: metadata lacks data.shape")
+
+
+def _short(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+
+
+def _build(path: Path, meta: dict, state_dict: dict, device):
+    from .families import ClassifierModel, DiffusionModel
+    classes = _network_classes()
+    net_cls = classes.get(meta["network"]["class"])
+    if net_cls is None:
+        raise CheckpointError(f"{path}: unknown network class {meta['network']['class']!r} "
+                              f"(known: {', '.join(classes)})")
+    try:
+        net = net_cls(**meta["network"].get("config", {}))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: network config does not fit {net_cls.__name__} ({_short(e)})") from None
+    try:
+        net.load_state_dict(state_dict, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: weights do not match the network ({_short(e)})") from None
+    family_cls = {"diffusion": DiffusionModel, "classifier": ClassifierModel}.get(meta["family"])
+    if family_cls is None:
+        raise CheckpointError(f"{path}: family {meta['family']!r} is not supported by this version of genviz")
+    try:
+        return family_cls(net, meta, device)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {_short(e)}") from None
+
+
+def load_checkpoint(name_or_path, device: str = "auto"):
+    """Load a model from a bundled name or a path.
+
+    Args:
+        name_or_path: a bundled name (see ``list_checkpoints``), a genviz ``.safetensors`` file, a
+            diffusers ``UNet2DModel`` or pipeline folder, or a ``.pt``/``.pth``/``.ckpt`` state dict
+            with its metadata JSON beside it.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+    Returns:
+        A family object (``DiffusionModel``, ``ClassifierModel``, ...) on ``device``, with
+        ``metadata`` and ``path`` attributes.
+    Raises:
+        CheckpointError: unknown name, missing, broken, unsupported or hostile file (one line,
+            naming the file and the reason). ValueError: unknown or unavailable device.
+    """
+    from .families import resolve_device
+    dev = resolve_device(device)
+    path = _resolve(name_or_path)
+    if path.is_dir():
+        model = _load_diffusers(path, dev)
+    elif path.suffix == ".safetensors":
+        meta = _safetensors_metadata(path)
+        from safetensors.torch import load_file
+        try:
+            sd = load_file(str(path))
+        except Exception as e:
+            raise CheckpointError(f"{path}: weights could not be read ({_short(e)})") from None
+        model = _build(path, meta, sd, dev)
+    elif path.suffix in (".pt", ".pth", ".ckpt"):
+        meta = _sidecar_metadata(path)
+        sd = _torch_load_safe(path)
+        model = _build(path, meta, sd, dev)
+    else:
+        raise CheckpointError(f"{path}: unsupported file type {path.suffix or '(none)'!r} "
+                              "(expected .safetensors, .pt/.pth/.ckpt with a metadata .json, or a diffusers folder)")
+    model.path = str(path)
+    return model
+
+
+def _torch_load_safe(path: Path) -> dict:
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"{path}: refused: the file holds Python objects that only full unpickling could "
+                              f"create, and unpickling can run arbitrary code ({_short(e)})") from None
+    except Exception as e:
+        raise CheckpointError(f"{path}: not a readable torch file ({_short(e)})") from None
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path}: expected a state dict (name -> tensor)")
+    return obj
+
+
+def _read_json(p: Path) -> dict:
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{p}: not valid JSON ({_short(e)})") from None
+
+
+def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
+    """Metadata synthesised from a diffusers folder; returns (metadata, unet folder)."""
+    unet_dir = folder / "unet" if (folder / "unet" / "config.json").exists() else folder
+    cfg_path = unet_dir / "config.json"
+    if not cfg_path.exists():
+        raise CheckpointError(f"{folder}: not a diffusers model folder (no config.json or unet/config.json)")
+    cfg = _read_json(cfg_path)
+    if cfg.get("_class_name") != "UNet2DModel":
+        raise CheckpointError(f"{folder}: unsupported diffusers model {cfg.get('_class_name')!r} "
+                              "(genviz reads UNet2DModel)")
+    if not (unet_dir / "diffusion_pytorch_model.safetensors").exists():
+        raise CheckpointError(f"{unet_dir}: no diffusion_pytorch_model.safetensors (genviz does not unpickle "
+                              ".bin weights, since unpickling can run code)")
+    sched = {}
+    for cand in (folder / "scheduler" / "scheduler_config.json", unet_dir / "scheduler_config.json"):
+        if cand.exists():
+            sched = _read_json(cand)
+            break
+    size = cfg.get("sample_size", 32)
+    size = size if isinstance(size, (list, tuple)) else [size, size]
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "name": folder.name, "family": "diffusion",
+        "description": f"diffusers UNet2DModel folder {folder}",
+        "network": {"class": "diffusers.UNet2DModel", "config": {k: v for k, v in cfg.items() if not k.startswith("_")}},
+        "data": {"shape": [cfg.get("in_channels", 3), *size], "range": [-1.0, 1.0], "dataset": "unknown",
+                 "kind": "image"},
+        "schedule": {
+            "beta_schedule": sched.get("beta_schedule", "linear"),
+            "num_train_timesteps": sched.get("num_train_timesteps", 1000),
+            "beta_start": sched.get("beta_start", 1e-4), "beta_end": sched.get("beta_end", 0.02),
+            "trained_betas": sched.get("trained_betas"),
+            "prediction_type": sched.get("prediction_type", "epsilon"),
+            "clip_sample": sched.get("clip_sample", True),
+        },
+        "sampler": {"name": "ddim", "steps": 50, "eta": 0.0},
+        "training": {"recipe": "external (diffusers format)", "data_source": "unknown"},
+    }
+    return meta, unet_dir
+
+
+def _load_diffusers(folder: Path, device):
+    from .families import DiffusionModel
+    meta, unet_dir = _diffusers_metadata(folder)
+    try:
+        from diffusers import UNet2DModel  # lazy: ~4 s import
+    except ImportError:
+        raise CheckpointError(f"{folder}: opening diffusers folders needs the 'diffusers' package "
+                              "(pip install diffusers)") from None
+    try:
+        net = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True, local_files_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{folder}: diffusers could not load the UNet ({_short(e)})") from None
+    try:
+        return DiffusionModel(net, meta, device, forward=lambda n, x, t: n(x, t).sample)
+    except ValueError as e:
+        raise CheckpointError(f"{folder}: {_short(e)}") from None
+
+
+def list_checkpoints() -> list[CheckpointInfo]:
+    """The bundled checkpoints in ``checkpoints/`` (sorted by name), read from headers only.
+
+    Broken files are skipped (``load_checkpoint`` reports them when asked by name).
+    """
+    out = []
+    if not CHECKPOINT_DIR.is_dir():
+        return out
+    for p in sorted(CHECKPOINT_DIR.iterdir()):
+        try:
+            if p.suffix == ".safetensors":
+                meta = _safetensors_metadata(p)
+                size = p.stat().st_size
+            elif p.is_dir() and ((p / "config.json").exists() or (p / "unet" / "config.json").exists()):
+                meta, _ = _diffusers_metadata(p)
+                size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            else:
+                continue
+        except CheckpointError:
+            continue
+        name = p.stem if p.suffix == ".safetensors" else p.name
+        out.append(CheckpointInfo(name=name, family=meta["family"], dataset=meta["data"].get("dataset", "unknown"),
+                                  data_shape=tuple(meta["data"]["shape"]), size_bytes=size, path=str(p),
+                                  description=meta.get("description", "")))
+    return out

@@ -1,0 +1,182 @@
+"""Model families: thin, documented wrappers around a network plus what a sampler needs to know.
+
+Every model has ``name``, ``family``, ``metadata`` (the checkpoint's JSON), ``device``, ``data_shape``
+(per-sample shape, e.g. (1, 28, 28)), ``data_range`` ((lo, hi) of model space, e.g. (-1, 1)) and
+``to(device)``; tensors of its chains live on ``model.device``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .schedules import alphas_cumprod_from_betas, make_betas
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """Map ``"auto"`` to CUDA, then MPS, then CPU; pass anything else to ``torch.device``.
+
+    Raises:
+        ValueError: an unknown device string, or a device that is not available here.
+    """
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"unknown device {device!r}") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available on this machine")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} requested but MPS is not available on this machine")
+    return dev
+
+
+class BaseModel:
+    """Common part of every family: metadata, device handling and data-space conversions."""
+
+    family = "base"
+
+    def __init__(self, net: nn.Module, metadata: dict, device: str | torch.device = "cpu"):
+        self.net = net.eval().requires_grad_(False)
+        self.metadata = metadata
+        self.name = metadata.get("name", "unnamed")
+        data = metadata.get("data", {})
+        self.data_shape = tuple(int(s) for s in data.get("shape", ()))
+        rng = data.get("range", [-1.0, 1.0])
+        self.data_range = (float(rng[0]), float(rng[1]))
+        self.device = torch.device("cpu")
+        self.to(device)
+
+    @property
+    def dataset(self) -> str:
+        return self.metadata.get("data", {}).get("dataset", "unknown")
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.data_shape) == 3
+
+    def to(self, device) -> "BaseModel":
+        """Move the model (network and buffers) to ``device`` ("auto", "cpu", "cuda", ...)."""
+        dev = resolve_device(device)
+        self.net.to(dev)
+        self.device = dev
+        return self
+
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """Model space -> [0, 1] (clamped), same shape."""
+        lo, hi = self.data_range
+        return ((x - lo) / (hi - lo)).clamp(0, 1)
+
+    def from_unit(self, u: torch.Tensor) -> torch.Tensor:
+        """[0, 1] -> model space, same shape."""
+        lo, hi = self.data_range
+        return u * (hi - lo) + lo
+
+    def capabilities(self) -> list[str]:
+        """Panel names this model supports (``chain``, ``interpolation``, ``density``, ``canvas``)."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, data_shape={self.data_shape}, device={self.device})"
+
+
+class DiffusionModel(BaseModel):
+    """A discrete-time diffusion model (Ho et al. 2020) seen through its ε-prediction.
+
+    Attributes:
+        alphas_cumprod: (T,) float32 on ``device``, ᾱ_t for t = 0..T-1 (diffusers' convention).
+        betas: (T,) float32 on ``device``.
+        num_train_timesteps: T.
+        prediction_type: what the network outputs: ``"epsilon"``, ``"sample"`` (x0) or
+            ``"v_prediction"``; ``predict_eps`` converts to ε.
+    """
+
+    family = "diffusion"
+
+    def __init__(self, net: nn.Module, metadata: dict, device="cpu",
+                 forward: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None):
+        sched = metadata.get("schedule", {})
+        if "trained_betas" in sched and sched["trained_betas"] is not None:
+            betas = torch.tensor(sched["trained_betas"], dtype=torch.float32)
+        else:
+            betas = make_betas(sched.get("beta_schedule", "linear"), int(sched.get("num_train_timesteps", 1000)),
+                               float(sched.get("beta_start", 1e-4)), float(sched.get("beta_end", 0.02)))
+        self._betas_cpu = betas
+        self._acp_cpu = alphas_cumprod_from_betas(betas)
+        self.num_train_timesteps = len(betas)
+        self.prediction_type = sched.get("prediction_type", "epsilon")
+        if self.prediction_type not in ("epsilon", "sample", "v_prediction"):
+            raise ValueError(f"unsupported prediction_type {self.prediction_type!r}")
+        self._forward = forward or (lambda net, x, t: net(x, t))
+        super().__init__(net, metadata, device)
+
+    def to(self, device) -> "DiffusionModel":
+        super().to(device)
+        self.betas = self._betas_cpu.to(self.device)
+        self.alphas_cumprod = self._acp_cpu.to(self.device)
+        return self
+
+    @property
+    def default_sampler(self) -> dict:
+        """The checkpoint's default sampler, e.g. ``{"name": "ddim", "steps": 50, "eta": 0.0}``."""
+        return dict(self.metadata.get("sampler", {"name": "ddim", "steps": 50, "eta": 0.0}))
+
+    def capabilities(self) -> list[str]:
+        return ["chain", "canvas"] if self.is_image else ["chain", "density"]
+
+    @torch.inference_mode()
+    def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """ε̂(x_t, t).
+
+        Args:
+            x_t: (N, *data_shape) float32 on ``device``, model space.
+            t: (N,) LongTensor of training timesteps in 0..T-1 (or a Python int for all).
+        Returns:
+            (N, *data_shape) ε̂, converted from x0 or v predictions where the network predicts those
+            (Salimans & Ho 2022, v = √ᾱ ε − √(1−ᾱ) x0).
+        """
+        if not torch.is_tensor(t):
+            t = torch.full((x_t.shape[0],), int(t), dtype=torch.long, device=x_t.device)
+        out = self._forward(self.net, x_t, t)
+        if self.prediction_type == "epsilon":
+            return out
+        a = self.alphas_cumprod[t].view(-1, *([1] * (x_t.dim() - 1)))
+        if self.prediction_type == "sample":
+            return (x_t - a.sqrt() * out) / (1 - a).sqrt()
+        return a.sqrt() * out + (1 - a).sqrt() * x_t
+
+    def score(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """∇log p_t(x_t) = −ε̂(x_t, t)/√(1−ᾱ_t) (Song et al. 2021, Eq. 12 with VP SDE); same shape."""
+        if not torch.is_tensor(t):
+            t = torch.full((x_t.shape[0],), int(t), dtype=torch.long, device=x_t.device)
+        a = self.alphas_cumprod[t].view(-1, *([1] * (x_t.dim() - 1)))
+        return -self.predict_eps(x_t, t) / (1 - a).sqrt()
+
+
+class ClassifierModel(BaseModel):
+    """An image classifier p(y | x) (e.g. the bundled MNIST digit classifier).
+
+    ``probs(x)`` takes (N, *data_shape) in model space and returns (N, K) class probabilities;
+    ``features(x)`` returns (N, F) penultimate-layer features (used for the Fréchet distance).
+    """
+
+    family = "classifier"
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.metadata.get("classes", [str(i) for i in range(10)]))
+
+    @torch.inference_mode()
+    def probs(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.net(x.to(self.device)), dim=1)
+
+    @torch.inference_mode()
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.features(x.to(self.device))

@@ -1,0 +1,1 @@
+"""Training recipes that reproduce every bundled checkpoint (``genviz train NAME``)."""
