@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -228,11 +229,16 @@ def load_checkpoint(name_or_path, device: str = "auto"):
 
 
 def _torch_load_safe(path: Path) -> dict:
+    import warnings
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        what = f" (it asks for {found.group(1)})" if found else ""
         raise CheckpointError(f"{path}: refused: the file holds Python objects that only full unpickling could "
-                              f"create, and unpickling can run arbitrary code ({_short(e)})") from None
+                              f"create{what}, and unpickling can run arbitrary code") from None
     except Exception as e:
         raise CheckpointError(f"{path}: not a readable torch file ({_short(e)})") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):

@@ -1,0 +1,57 @@
+"""Image helpers shared by the CLI, the GUI and exports (numpy + pillow; no torch, no Qt)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def to_uint8(unit: np.ndarray) -> np.ndarray:
+    """[0, 1] float array (any shape) -> uint8 0..255 (clipped, rounded)."""
+    return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, scale: int = 1, pad_value: int = 40) -> np.ndarray:
+    """Tile a batch into one image.
+
+    Args:
+        images: (N, C, H, W) float in [0, 1] or uint8, C in {1, 3}.
+        nrow: tiles per row (default ceil(sqrt(N))).
+        pad: pixels between tiles (before scaling).
+        scale: integer nearest-neighbour upscaling of each pixel.
+    Returns:
+        (H', W') uint8 for C = 1, (H', W', 3) uint8 for C = 3.
+    Raises:
+        ValueError: not a 4-D batch, or C not 1 or 3.
+    """
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"expected (N, C, H, W) with C in (1, 3), got {images.shape}")
+    imgs = images if images.dtype == np.uint8 else to_uint8(images)
+    n, c, h, w = imgs.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    ncol = math.ceil(n / nrow)
+    grid = np.full((c, ncol * (h + pad) + pad, nrow * (w + pad) + pad), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, q = divmod(i, nrow)
+        y, x = pad + r * (h + pad), pad + q * (w + pad)
+        grid[:, y:y + h, x:x + w] = imgs[i]
+    if scale > 1:
+        grid = grid.repeat(scale, axis=1).repeat(scale, axis=2)
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def save_png(path: str | Path, array: np.ndarray) -> None:
+    """Write a (H, W) or (H, W, 3) uint8 array as PNG."""
+    from PIL import Image
+    Image.fromarray(array).save(str(path), format="PNG")
+
+
+def save_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 60, hold_last_ms: int = 1500) -> None:
+    """Write uint8 frames ((H, W) or (H, W, 3)) as a looping animated GIF; the last frame is held."""
+    from PIL import Image
+    if not frames:
+        raise ValueError("no frames to write")
+    ims = [Image.fromarray(f) for f in frames]
+    durations = [duration_ms] * (len(ims) - 1) + [hold_last_ms]
+    ims[0].save(str(path), format="GIF", save_all=True, append_images=ims[1:], duration=durations, loop=0)

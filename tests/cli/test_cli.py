@@ -1,0 +1,155 @@
+"""CLI: every command's normal path and its error paths (one ``genviz: error:`` line, non-zero exit)."""
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genviz.cli import main
+
+
+def run_cli(args, env_dir):
+    env = dict(os.environ, GENVIZ_CHECKPOINTS=str(env_dir))
+    return subprocess.run([sys.executable, "-m", "genviz", *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def assert_one_error_line(err: str):
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("genviz: error:"), err
+    assert "Traceback" not in err
+
+
+def test_list_json(bundled, capsys):
+    assert main(["list", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["name"] for i in items] == ["tiny-ddpm"]
+    assert items[0]["family"] == "diffusion" and items[0]["dataset"] == "mnist"
+    assert items[0]["data_shape"] == [1, 28, 28] and items[0]["size_bytes"] > 0
+
+
+def test_list_table(bundled, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny-ddpm" in out and "diffusion" in out
+
+
+def test_info(bundled, capsys):
+    assert main(["info", "tiny-ddpm"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["family"] == "diffusion" and meta["format"] == "genviz-checkpoint"
+    assert meta["network"]["class"] == "UNet"
+
+
+def test_sample_png(bundled, tmp_path):
+    out = tmp_path / "grid.png"
+    assert main(["sample", "tiny-ddpm", "--steps", "3", "--n", "4", "--out", str(out)]) == 0
+    im = Image.open(out)
+    # 2x2 grid of 28 px tiles with 2 px padding, scaled by 2
+    assert im.size == ((2 * 30 + 2) * 2, (2 * 30 + 2) * 2)
+
+
+def test_sample_npz_trajectory_default_sampler(bundled, tmp_path):
+    out = tmp_path / "s.npz"
+    assert main(["sample", "tiny-ddpm", "--n", "3", "--seed", "7", "--trajectory", "--out", str(out)]) == 0
+    f = np.load(out)
+    assert f["samples"].shape == (3, 1, 28, 28) and f["samples"].dtype == np.float32
+    assert 0.0 <= f["samples"].min() and f["samples"].max() <= 1.0
+    assert f["trajectory"].shape == (5 + 1, 3, 1, 28, 28)  # default sampler: ddim, 5 steps
+    np.testing.assert_allclose(f["trajectory"][-1], f["samples"], atol=1e-6)
+
+
+def test_sample_matches_api(bundled, tmp_path):
+    """`genviz sample --seed s` and `genviz.backend.sample(..., seed=s)` give the same samples."""
+    from genviz.backend import load_checkpoint, sample
+    out = tmp_path / "s.npz"
+    assert main(["sample", "tiny-ddpm", "--sampler", "ddpm", "--steps", "4", "--n", "2", "--seed", "3",
+                 "--out", str(out)]) == 0
+    m = load_checkpoint("tiny-ddpm", device="cpu")
+    x = m.to_unit(sample(m, "ddpm", steps=4, n=2, seed=3)).numpy()
+    np.testing.assert_array_equal(np.load(out)["samples"], x)
+
+
+def test_sample_param_and_eta(bundled, tmp_path):
+    out = tmp_path / "s.npz"
+    assert main(["sample", "tiny-ddpm", "--sampler", "ddim", "--steps", "3", "--n", "2", "--eta", "1.0",
+                 "--param", "clip_sample=false", "--out", str(out)]) == 0
+    assert np.load(out)["samples"].shape == (2, 1, 28, 28)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["sample", "no-such-model", "--out", "{tmp}/x.png"], "not a bundled checkpoint"),
+    (["sample", "tiny-ddpm", "--sampler", "bogus", "--out", "{tmp}/x.png"], "unknown sampler"),
+    (["sample", "tiny-ddpm", "--steps", "abc", "--out", "{tmp}/x.png"], "invalid int"),
+    (["sample", "tiny-ddpm", "--steps", "0", "--out", "{tmp}/x.png"], "steps"),
+    (["sample", "tiny-ddpm", "--eta", "-1", "--out", "{tmp}/x.png"], "eta"),
+    (["sample", "tiny-ddpm", "--out", "{tmp}/nodir/x.png"], "does not exist"),
+    (["sample", "tiny-ddpm", "--out", "{tmp}/x.jpg"], "extension"),
+    (["sample", "tiny-ddpm", "--param", "nonsense=1", "--out", "{tmp}/x.png"], "no parameter"),
+    (["sample", "tiny-ddpm", "--device", "cuda:7", "--out", "{tmp}/x.png"], "not available"),
+    (["info", "{tmp}/broken.safetensors"], "broken.safetensors"),
+    (["info", "{tmp}/evil.pt"], "evil.pt"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_errors_in_process(bundled, tmp_path, capsys, args, fragment):
+    (tmp_path / "broken.safetensors").write_bytes(b"\x00garbage" * 10)
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps({"a": 1}))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    with pytest.raises(SystemExit) if args[0] == "frobnicate" or "abc" in args else _nullctx():
+        rc = main(args)
+        assert rc != 0
+    err = capsys.readouterr().err
+    assert_one_error_line(err)
+    assert fragment in err
+
+
+class _nullctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_unwritable_output(bundled, tmp_path, capsys):
+    d = tmp_path / "ro"
+    d.mkdir()
+    d.chmod(0o500)
+    try:
+        if os.access(d, os.W_OK):  # running as root: permissions do not bind; use a path under a file
+            target = tmp_path / "afile"
+            target.write_text("x")
+            out = str(target / "x.png")
+        else:
+            out = str(d / "x.png")
+        assert main(["sample", "tiny-ddpm", "--steps", "2", "--n", "1", "--out", out]) == 1
+    finally:
+        d.chmod(0o700)
+    assert_one_error_line(capsys.readouterr().err)
+
+
+def test_subprocess_normal_and_error(bundled, tmp_path):
+    """The real console entry point: exit 0 on success, exit != 0 and one stderr line on failure."""
+    ok = run_cli(["list", "--json"], bundled)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["name"] == "tiny-ddpm"
+    evil = tmp_path / "evil.pt"
+    sentinel = tmp_path / "PWNED"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {sentinel}",))
+
+    evil.write_bytes(pickle.dumps({"w": Evil()}))
+    (tmp_path / "evil.json").write_text(json.dumps({"family": "diffusion", "network": {"class": "UNet"},
+                                                    "data": {"shape": [1, 28, 28]}}))
+    bad = run_cli(["sample", str(evil), "--out", str(tmp_path / "x.png")], bundled)
+    assert bad.returncode != 0
+    assert_one_error_line(bad.stderr)
+    assert "refused" in bad.stderr
+    assert not sentinel.exists()
