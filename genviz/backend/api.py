@@ -19,7 +19,7 @@ def initial_noise(model, n: int, seed: int = 0, generator: torch.Generator | Non
 
 def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 0,
           x_init: torch.Tensor | None = None, t_start: int | None = None,
-          timesteps: Sequence[int] | None = None, **params) -> Iterator[ChainStep]:
+          timesteps: Sequence[int] | None = None, buffer=None, **params) -> Iterator[ChainStep]:
     """Run a sampler step by step.
 
     Args:
@@ -34,6 +34,8 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
             chain's ``steps`` timesteps are spread from t_start down to 0 (SDEdit; branching).
         timesteps: explicit descending timesteps (overrides steps/t_start spacing), e.g. the rest of
             an earlier chain's grid when branching from one of its steps.
+        buffer: a ``ReplayBuffer`` for ``init="buffer"`` (persistent chains); the chain's final
+            states are pushed into it when the chain is exhausted.
         **params: sampler parameters (see ``get_sampler(name).params``), e.g. ``eta=0.5``.
     Yields:
         ``steps + 1`` ChainStep records; record 0 is the initial state.
@@ -51,17 +53,22 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
             raise ValueError(f"sampler {sampler!r} has no parameter {k!r} (parameters: {', '.join(known) or 'none'})")
     kw = {name: p.validate(params.get(name, p.default)) for name, p in known.items()}
     steps = int(steps)
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
     generator = torch.Generator().manual_seed(int(seed))
+    init = kw.pop("init", "gaussian")
+    init_std = kw.pop("init_std", 1.0)
+    reinit_prob = kw.pop("reinit_prob", 0.05)
     if x_init is None:
         n = 1 if n is None else int(n)
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        x = initial_noise(model, n, generator=generator)
+        x = _init_state(model, n, generator, init, init_std, reinit_prob, buffer)
     else:
         if tuple(x_init.shape[1:]) != tuple(model.data_shape):
             raise ValueError(f"x_init has shape {tuple(x_init.shape)}, expected (N, {', '.join(map(str, model.data_shape))})")
         x = x_init.to(model.device, torch.float32)
-    if model.family == "diffusion":
+    if spec.grid == "timesteps":
         spacing = kw.pop("timestep_spacing", "leading")
         if timesteps is None:
             timesteps = make_timesteps(model.num_train_timesteps, steps, spacing, t_start)
@@ -69,9 +76,42 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
             timesteps = [int(t) for t in timesteps]
             if not timesteps or any(a <= b for a, b in zip(timesteps, timesteps[1:])) or timesteps[0] >= model.num_train_timesteps or timesteps[-1] < 0:
                 raise ValueError("timesteps must be a non-empty, strictly descending list in 0..T-1")
-        yield from spec.fn(model, x, timesteps, generator=generator, **kw)
+        gen = spec.fn(model, x, timesteps, generator=generator, **kw)
     else:
-        yield from spec.fn(model, x, steps=steps, generator=generator, **kw)
+        gen = spec.fn(model, x, steps=steps, generator=generator, **kw)
+    return gen if buffer is None else _push_last(gen, buffer)
+
+
+def _init_state(model, n, generator, init, init_std, reinit_prob, buffer):
+    """Initial chain states (n, *data_shape) on the model's device; see ``chain``'s ``init``."""
+    def fresh(k):
+        if init in ("gaussian", "buffer"):
+            return torch.randn((k, *model.data_shape), generator=generator) * init_std
+        lo, hi = model.data_range
+        return torch.rand((k, *model.data_shape), generator=generator) * (hi - lo) + lo
+
+    if init == "data":
+        x = model.sample_data(n, generator) if hasattr(model, "sample_data") else None
+        if x is None:
+            raise ValueError(f"{model.name}: no data samples available for init='data'")
+    elif init == "buffer":
+        if buffer is None:
+            raise ValueError("init='buffer' needs a ReplayBuffer passed as buffer=")
+        x = buffer.draw(n, generator, fresh, reinit_prob)
+    elif init in ("gaussian", "uniform"):
+        x = fresh(n)
+    else:
+        raise ValueError(f"unknown init {init!r}")
+    return x.to(model.device, torch.float32)
+
+
+def _push_last(gen, buffer):
+    last = None
+    for rec in gen:
+        last = rec
+        yield rec
+    if last is not None:
+        buffer.push(last.x)
 
 
 def sample(model, sampler: str | None = None, *, steps: int | None = None, n: int | None = None, seed: int = 0,

@@ -1,7 +1,8 @@
 """Samplers: each is a generator of ``ChainStep`` records, registered by name in ``SAMPLERS``."""
 from .base import SAMPLERS, ChainStep, Param, SamplerSpec, get_sampler, register, samplers_for
-from . import denoising  # noqa: F401  (registers ddpm, ddim, ode-euler, ode-heun)
+from . import denoising, langevin  # noqa: F401  (register the samplers)
+from .langevin import ChainDiverged, ReplayBuffer
 from .denoising import make_timesteps
 
-__all__ = ["SAMPLERS", "ChainStep", "Param", "SamplerSpec", "get_sampler", "register", "samplers_for",
+__all__ = ["ChainDiverged", "ReplayBuffer", "SAMPLERS", "ChainStep", "Param", "SamplerSpec", "get_sampler", "register", "samplers_for",
            "make_timesteps"]

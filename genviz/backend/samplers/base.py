@@ -25,6 +25,9 @@ class ChainStep:
         x0_hat: (N, *data_shape) the step's prediction of the clean sample (None for record 0).
         eps_hat: (N, *data_shape) the network's ε̂ at this step (None for record 0).
         noise: (N, *data_shape) the noise term added in this step (already scaled), or None.
+        drift: (N, *data_shape) the deterministic (gradient) term of the update, for Langevin-type
+            samplers (x_new = x + drift + noise before any accept/reject), or None.
+        level: for annealed samplers, the index of the noise level (0-based), else None.
         stats: per-step figures as (N,) tensors or floats, e.g. ``x_norm``, ``eps_norm``.
     """
 
@@ -37,6 +40,8 @@ class ChainStep:
     x0_hat: torch.Tensor | None = None
     eps_hat: torch.Tensor | None = None
     noise: torch.Tensor | None = None
+    drift: torch.Tensor | None = None
+    level: int | None = None
     stats: dict = field(default_factory=dict)
 
 
@@ -88,7 +93,9 @@ class Param:
 class SamplerSpec:
     """A registered sampler: its name, which families it serves, its parameters and its function.
 
-    ``fn(model, x_init, *, generator, **params)`` is a generator of ``ChainStep``.
+    ``fn`` is a generator function of ``ChainStep``: ``fn(model, x_init, timesteps, *, generator,
+    **params)`` when ``grid == "timesteps"`` (denoising samplers on diffusion models), or
+    ``fn(model, x_init, *, steps, generator, **params)`` when ``grid == "steps"`` (Langevin-type).
     """
 
     name: str
@@ -98,6 +105,7 @@ class SamplerSpec:
     params: tuple
     stochastic: bool
     description: str = ""
+    grid: str = "timesteps"  # "timesteps": fn(model, x, timesteps, ...); "steps": fn(model, x, steps=..., ...)
 
     def param(self, name: str) -> Param:
         for p in self.params:

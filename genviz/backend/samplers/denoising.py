@@ -44,12 +44,17 @@ def make_timesteps(num_train_timesteps: int, steps: int, spacing: str = "leading
     if t_start is not None:
         if not 0 <= t_start < T:
             raise ValueError(f"t_start must be in 0..{T - 1}, got {t_start}")
-        ts = np.unique(np.round(np.linspace(0, t_start, min(steps, t_start + 1))).astype(np.int64))[::-1]
+        k = min(steps, t_start + 1)
+        if k == 1:  # one step: it must still start where x_init is (linspace(0, t_start, 1) would give [0])
+            return [int(t_start)]
+        ts = np.unique(np.round(np.linspace(0, t_start, k)).astype(np.int64))[::-1]
         return [int(v) for v in ts]
     if spacing == "leading":
         ts = (np.arange(0, steps) * (T // steps)).round()[::-1].astype(np.int64)
     elif spacing == "trailing":
-        ts = np.round(np.arange(T, 0, -T / steps)).astype(np.int64) - 1
+        # diffusers' expression, cut to `steps`: arange's float length gives steps + 1 values, the last -1,
+        # for some steps (e.g. 61 of T = 1000)
+        ts = np.round(np.arange(T, 0, -T / steps)[:steps]).astype(np.int64) - 1
     elif spacing == "linspace":
         ts = np.linspace(0, T - 1, steps).round()[::-1].astype(np.int64)
     else:

@@ -1,0 +1,10 @@
+"""Suite-wide settings: Qt renders offscreen; torch uses one thread (the suite's models are tiny, and
+one thread avoids oversubscribing CI's 2 cores)."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
