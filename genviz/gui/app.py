@@ -1,0 +1,115 @@
+"""``run_gui``: start the desktop app (the ``genviz gui`` command calls this).
+
+The window is shown before torch is imported: the model loads on the window's engine thread.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+DEFAULT_CHECKPOINT = "mnist-ddpm"
+SCREENSHOT_SIZE = (1440, 900)
+SCREENSHOT_TIMEOUT_MS = 600_000
+
+
+def apply_style(app: QApplication) -> None:
+    """Fusion style with a dark palette that matches the plots."""
+    app.setStyle("Fusion")
+    p = QPalette()
+    base, window, text = QColor("#1f2126"), QColor("#2a2d34"), QColor("#e4e6ea")
+    p.setColor(QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorRole.WindowText, text)
+    p.setColor(QPalette.ColorRole.Base, base)
+    p.setColor(QPalette.ColorRole.AlternateBase, QColor("#262930"))
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#33363e"))
+    p.setColor(QPalette.ColorRole.ToolTipText, text)
+    p.setColor(QPalette.ColorRole.Text, text)
+    p.setColor(QPalette.ColorRole.Button, QColor("#363a43"))
+    p.setColor(QPalette.ColorRole.ButtonText, text)
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#3d7dd8"))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8a8f99"))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6c717b"))
+    app.setPalette(p)
+
+
+def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "auto",
+            screenshot: str | None = None) -> int:
+    """Open the main window, load ``checkpoint`` (default ``mnist-ddpm``) and run the event loop.
+
+    Args:
+        checkpoint: bundled name or path of a checkpoint file or diffusers folder.
+        panel: the panel shown first: chain, interpolation, density or canvas.
+        device: "auto", "cpu", "cuda", "mps", ...
+        screenshot: if set, run the panel's default action to completion (for the chain: the
+            default sampler over the whole chain, batch 16), save the window as this PNG and return.
+    Returns:
+        0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded (after printing
+        ``genviz: error: ...`` to stderr).
+    """
+    from .main_window import PANELS, MainWindow
+    if panel not in PANELS:
+        print(f"genviz: error: unknown panel {panel!r} (expected one of {', '.join(PANELS)})", file=sys.stderr)
+        return 2
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setOrganizationName("genviz")
+        app.setApplicationName("genviz")
+        apply_style(app)
+    if screenshot is None and hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal quits
+    win = MainWindow(device=device)
+    win.set_panel(panel)
+    win.autorun = True
+    if screenshot:
+        win.resize(*SCREENSHOT_SIZE)
+    win.show()
+    loop = QEventLoop()
+    result = {"rc": 0}
+    win.closed.connect(loop.quit)
+
+    if screenshot:
+        poll = QTimer(win)
+        poll.setInterval(100)
+
+        def finish(rc: int) -> None:
+            poll.stop()
+            result["rc"] = rc
+            win.close()
+            loop.quit()
+
+        def shoot() -> None:
+            if not win.default_action_done():
+                return
+            win.chain_panel.refresh()
+            app.processEvents()
+            ok = win.grab().save(screenshot, "PNG")
+            if not ok:
+                print(f"genviz: error: could not write {screenshot}", file=sys.stderr)
+            finish(0 if ok else 1)
+
+        def loaded(_ld) -> None:
+            poll.timeout.connect(shoot)
+            poll.start()
+
+        def failed(msg: str) -> None:
+            print(f"genviz: error: {msg}", file=sys.stderr)
+            finish(1)
+
+        win.modelLoaded.connect(loaded)
+        win.loadFailed.connect(failed)
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: (print("genviz: error: screenshot timed out", file=sys.stderr),
+                                                          finish(1)))
+
+    QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
+    loop.exec()
+    if not win._closing:
+        win.close()
+    win.deleteLater()
+    return result["rc"]

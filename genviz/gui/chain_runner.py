@@ -1,0 +1,217 @@
+"""Engine-thread side of the GUI: load models, start chains and branches, compute chain steps.
+
+Everything here runs on the ``Engine`` thread and imports torch and ``genviz.backend`` lazily, so
+importing this module is cheap. Results land in a ``ChainState`` (records) or come back as return
+values of engine tasks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .chain_state import Branch, ChainState, Record
+
+CLASSIFIER_NAME = "mnist-classifier"
+
+
+@dataclass
+class LoadedModel:
+    """What a successful load hands to the GUI thread.
+
+    Attributes:
+        model: the backend model (DiffusionModel, ClassifierModel, ...).
+        classifier: the bundled digit classifier for MNIST diffusion models, else None.
+        samplers: the SamplerSpecs that run on the model.
+        devices: device choices available on this machine ("auto", "cpu", "cuda", "mps").
+        note: extra information for the status bar (e.g. why there is no classifier).
+    """
+
+    model: Any
+    classifier: Any = None
+    samplers: list = field(default_factory=list)
+    devices: list = field(default_factory=list)
+    note: str = ""
+
+
+_configured = False
+
+
+def configure_torch() -> None:
+    """Leave one CPU core to the GUI: torch uses cpu_count - 1 threads (``GENVIZ_TORCH_THREADS``
+    overrides). With all cores, OpenMP threads spin against the GUI (and any other busy process) and
+    a step can get many times slower."""
+    global _configured
+    if _configured:
+        return
+    import os
+    import torch
+    n = os.environ.get("GENVIZ_TORCH_THREADS")
+    try:
+        n = int(n) if n else max(1, (os.cpu_count() or 2) - 1)
+    except ValueError:
+        n = max(1, (os.cpu_count() or 2) - 1)
+    torch.set_num_threads(n)
+    _configured = True
+
+
+def available_devices() -> list[str]:
+    """Device names selectable on this machine (imports torch)."""
+    import torch
+    out = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        out.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        out.append("mps")
+    return out
+
+
+def load_model(name_or_path: str, device: str = "auto") -> LoadedModel:
+    """Load a checkpoint and, for MNIST diffusion models, the bundled digit classifier."""
+    configure_torch()
+    from genviz.backend import list_checkpoints, load_checkpoint, samplers_for
+    model = load_checkpoint(name_or_path, device=device)
+    classifier, note = None, ""
+    if model.family == "diffusion" and model.dataset == "mnist":
+        if any(i.name == CLASSIFIER_NAME for i in list_checkpoints()):
+            try:
+                clf = load_checkpoint(CLASSIFIER_NAME, device=str(model.device))
+                if clf.family == "classifier" and tuple(clf.data_shape) == tuple(model.data_shape):
+                    classifier = clf
+            except Exception as e:  # the chain works without it
+                note = f"digit classifier not loaded: {e}"
+        else:
+            note = f"no bundled {CLASSIFIER_NAME} checkpoint: the digit probabilities are hidden"
+    return LoadedModel(model, classifier, samplers_for(model), available_devices(), note)
+
+
+def list_bundled() -> list:
+    """``list_checkpoints()`` (runs on the engine thread: it imports torch)."""
+    configure_torch()
+    from genviz.backend import list_checkpoints
+    return list_checkpoints()
+
+
+class ChainRunner:
+    """Owns the backend chain generators of every branch and turns their steps into ``Record``s.
+
+    Methods run on the engine thread; ``wants_step``/``step`` are the ``Engine`` stepper protocol.
+    """
+
+    def __init__(self, state: ChainState):
+        self.state = state
+        self.model = None
+        self.classifier = None
+
+    # ---- model -----------------------------------------------------------------------------------
+    def set_model(self, loaded: LoadedModel | None) -> None:
+        """Use a new model: every branch of the old one is dropped."""
+        self.state.clear()
+        self.model = loaded.model if loaded else None
+        self.classifier = loaded.classifier if loaded else None
+
+    def move(self, device: str) -> str:
+        """Move the model (and classifier) to ``device``; the chains go on there. Returns the device."""
+        if self.model is None:
+            raise ValueError("no model loaded")
+        self.model.to(device)
+        if self.classifier is not None:
+            self.classifier.to(self.model.device)
+        return str(self.model.device)
+
+    # ---- records ---------------------------------------------------------------------------------
+    def _u8(self, v):
+        import torch
+        return (self.model.to_unit(v.detach().float()) * 255).round().to(torch.uint8).cpu().numpy()
+
+    def convert(self, rec, offset: int = 0) -> Record:
+        """Compact copy of a backend ChainStep (CPU float32 x, uint8 previews, float stats, probs)."""
+        import torch
+        x = rec.x.detach().to("cpu", torch.float32).clone()
+        x0_u8 = probs = eps_norm = None
+        if rec.x0_hat is not None:
+            x0_u8 = self._u8(rec.x0_hat)
+            if self.classifier is not None:
+                probs = self.classifier.probs(rec.x0_hat.float()).float().cpu().numpy()
+        stats = rec.stats or {}
+        x_norm = float(torch.as_tensor(stats["x_norm"]).float().mean()) if "x_norm" in stats else float(x.flatten(1).norm(dim=1).mean())
+        if "eps_norm" in stats:
+            eps_norm = float(torch.as_tensor(stats["eps_norm"]).float().mean())
+        t = None if rec.t is None else int(rec.t)
+        t_next = None if rec.t_next is None else int(rec.t_next)
+        return Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=float(rec.sigma), x=x,
+                      x_u8=self._u8(rec.x), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs)
+
+    # ---- chains ----------------------------------------------------------------------------------
+    def new_chain(self, sampler: str, steps: int, n: int, seed: int, params: dict) -> Branch:
+        """Forget every branch and start a fresh chain; its record 0 (the noise) is recorded."""
+        from genviz.backend import chain, make_timesteps
+        if self.model is None:
+            raise ValueError("no model loaded")
+        ts = make_timesteps(self.model.num_train_timesteps, int(steps), params.get("timestep_spacing", "leading"))
+        gen = chain(self.model, sampler, steps=len(ts), n=int(n), seed=int(seed), timesteps=ts, **params)
+        first = self.convert(next(gen))
+        self.state.clear()
+        b = Branch(number=1, sampler=sampler, params=dict(params), seed=int(seed), n=int(n), timesteps=ts,
+                   records=[first], gen=gen)
+        self.state.add_branch(b)
+        return b
+
+    def branch_from(self, source: Branch, position: int, sampler: str, params: dict, seed: int) -> Branch:
+        """Start a new branch at global record ``position`` of ``source`` with new sampler/params/seed.
+
+        The new branch runs the rest of the chain's timesteps from that record's exact state; the
+        source branch is left as it is.
+        """
+        from genviz.backend import chain
+        hist = source.history()
+        if not 0 <= position < len(hist):
+            raise ValueError(f"step {position} is not recorded in branch {source.number}")
+        rest = source.timesteps[position:]
+        if not rest:
+            raise ValueError("the chain is finished at this step: scrub back to branch from an earlier step")
+        src = hist[position]
+        params = {k: v for k, v in params.items()}
+        gen = chain(self.model, sampler, steps=len(rest), x_init=src.x, seed=int(seed), timesteps=rest, **params)
+        first = self.convert(next(gen), offset=position)
+        # the branch point is the same state: keep the prediction that led to it for display
+        first.t, first.x0_u8, first.eps_norm, first.probs = src.t, src.x0_u8, src.eps_norm, src.probs
+        with self.state.lock:
+            b = Branch(number=len(self.state.branches) + 1, sampler=sampler, params=params, seed=int(seed),
+                       n=int(src.x.shape[0]), timesteps=list(source.timesteps), start=position,
+                       parent=source.number, prefix=hist[:position], records=[first], gen=gen)
+            self.state.running = False
+            self.state.pending_steps = 0
+            self.state.add_branch(b)
+        return b
+
+    # ---- Engine stepper protocol -----------------------------------------------------------------
+    def wants_step(self) -> bool:
+        """True when the active branch should advance now."""
+        return self.model is not None and self.state.wants_step()
+
+    def step(self) -> None:
+        """Compute one step of the active branch and record it (errors go to ``state.error``)."""
+        b = self.state.branch
+        if b is None or b.gen is None or b.done or b.stopped:
+            return
+        try:
+            rec = next(b.gen)
+            r = self.convert(rec, offset=b.start)
+        except StopIteration:
+            b.gen = None
+            with self.state.lock:
+                b.done = True
+                self.state.running = False
+                self.state.pending_steps = 0
+                self.state.touch()
+            return
+        except Exception as e:
+            from .engine import error_text
+            b.gen = None
+            self.state.fail(f"chain step failed: {error_text(e)}")
+            return
+        last = r.index >= b.total_steps
+        if last:
+            b.gen = None
+        self.state.append(b, r, last)

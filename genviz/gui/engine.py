@@ -1,0 +1,115 @@
+"""The one background thread that does all torch work for a window.
+
+Loading checkpoints, moving the model between devices, starting chains and computing chain steps
+all run on this thread, one after the other, so the model is never used by two threads at once and
+the GUI thread never imports or runs torch. Tasks have priority over chain steps: a device switch or
+a new load happens between two steps. Results come back to the GUI thread through a queued signal.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from collections import deque
+from typing import Any, Callable
+
+from PySide6.QtCore import QThread, Signal
+
+
+def error_text(e: BaseException) -> str:
+    """One line describing ``e`` for the status bar (backend errors already name file and reason)."""
+    name = type(e).__name__
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    if name in ("CheckpointError", "ValueError"):
+        return msg or name
+    return f"{name}: {msg}" if msg else name
+
+
+class Engine(QThread):
+    """Worker thread with a task queue and an optional chain stepper.
+
+    ``submit(fn, on_done, on_error)`` runs ``fn()`` on this thread; ``on_done(result)`` or
+    ``on_error(message)`` is then called on the GUI thread. When no task is waiting and
+    ``stepper.wants_step()`` is true, the engine calls ``stepper.step()``; the stepper reports its
+    own errors (as data in its state). ``shutdown()`` stops the thread within one step or task.
+    """
+
+    _deliver = Signal(object, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cv = threading.Condition()
+        self._tasks: deque = deque()
+        self._stop = False
+        self._closed = False
+        self.busy = False
+        self.stepper = None
+        self._deliver.connect(self._on_deliver)
+
+    # ---- GUI thread ------------------------------------------------------------------------------
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[str], None] | None = None) -> None:
+        """Queue ``fn`` to run on the engine thread."""
+        with self._cv:
+            if self._stop:
+                return
+            self._tasks.append((fn, on_done, on_error))
+            self._cv.notify_all()
+
+    def wake(self) -> None:
+        """Re-check the stepper now (after the GUI changed the chain state)."""
+        with self._cv:
+            self._cv.notify_all()
+
+    def pending(self) -> int:
+        """Number of queued tasks plus the one running."""
+        with self._cv:
+            return len(self._tasks) + (1 if self.busy else 0)
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop after the current task or step, drop queued tasks and join the thread."""
+        with self._cv:
+            self._stop = True
+            self._tasks.clear()
+            self._cv.notify_all()
+        self._closed = True
+        if self.isRunning():
+            return self.wait(timeout_ms)
+        return True
+
+    def _on_deliver(self, callback, payload) -> None:
+        if self._closed or callback is None:
+            return
+        callback(payload)
+
+    # ---- engine thread ---------------------------------------------------------------------------
+    def _want_step(self) -> bool:
+        s = self.stepper
+        return s is not None and s.wants_step()
+
+    def run(self) -> None:  # noqa: D401 (Qt override)
+        while True:
+            with self._cv:
+                while not self._stop and not self._tasks and not self._want_step():
+                    self._cv.wait(0.05)
+                if self._stop:
+                    break
+                task = self._tasks.popleft() if self._tasks else None
+                self.busy = True
+            try:
+                if task is not None:
+                    fn, on_done, on_error = task
+                    try:
+                        result = fn()
+                    except Exception as e:  # errors come back as data
+                        if on_error is None:
+                            traceback.print_exc()
+                        self._deliver.emit(on_error, error_text(e))
+                    else:
+                        self._deliver.emit(on_done, result)
+                else:
+                    try:
+                        self.stepper.step()
+                    except Exception:  # a stepper must not kill the thread
+                        traceback.print_exc()
+            finally:
+                self.busy = False

@@ -1,0 +1,321 @@
+"""The main window: checkpoint browser dock, panel tabs, menus, status bar, drag-and-drop."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
+
+from .chain_runner import LoadedModel, list_bundled, load_model
+from .engine import Engine
+from .panels.chain import ChainPanel
+from .panels.checkpoints import CheckpointBrowser
+from .panels.placeholders import PlaceholderPanel
+
+PANELS = ("chain", "interpolation", "density", "canvas")
+CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)"
+MAX_RECENT = 8
+ERROR_STYLE = "color: #ff6b6b; font-weight: bold;"
+
+
+class MainWindow(QMainWindow):
+    """genviz's main window.
+
+    All torch work runs on one ``Engine`` thread owned by the window; ``closeEvent`` stops it (and
+    waits) before the window goes away.
+
+    Signals:
+        modelLoaded(LoadedModel): a checkpoint was loaded and is shown.
+        loadFailed(str): a load failed (the previous model stays).
+        closed(): the window was closed and its engine stopped.
+    """
+
+    modelLoaded = Signal(object)
+    loadFailed = Signal(str)
+    closed = Signal()
+
+    def __init__(self, device: str = "auto", parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("genviz")
+        self.resize(1440, 900)
+        self.setAcceptDrops(True)
+        self.device_choice = device
+        self.autorun = False  # run the default action after every load (the app does; tests do not)
+        self.loaded: LoadedModel | None = None
+        self.loading = False
+        self._closing = False
+        self.engine = Engine(self)
+        self.chain_panel = ChainPanel(self.engine)
+        self.engine.stepper = self.chain_panel.runner
+        self.chain_panel.message.connect(self.show_message)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.chain_panel, "Chain")
+        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:]}
+        for k, p in self.placeholders.items():
+            self.tabs.addTab(p, p.title)
+        self.setCentralWidget(self.tabs)
+
+        self.browser = CheckpointBrowser()
+        self.browser.loadRequested.connect(self.load)
+        self.browser.refreshRequested.connect(self.refresh_checkpoints)
+        dock = QDockWidget("Checkpoints", self)
+        dock.setObjectName("checkpoints_dock")
+        dock.setWidget(self.browser)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setMinimumWidth(330)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [340], Qt.Orientation.Horizontal)
+        self.dock = dock
+
+        sb = self.statusBar()
+        self.msg_label = QLabel("starting…")
+        self.ckpt_label = QLabel("no model")
+        self.device_label = QLabel(f"device: {device}")
+        self.speed_label = QLabel("")
+        self.speed_label.setMinimumWidth(90)
+        sb.addWidget(self.msg_label, 1)
+        for w in (self.ckpt_label, self.device_label, self.speed_label):
+            sb.addPermanentWidget(w)
+        self._build_menus()
+        self.speed_timer = QTimer(self)
+        self.speed_timer.setInterval(250)
+        self.speed_timer.timeout.connect(self._update_speed)
+        self.speed_timer.start()
+        self.engine.start()
+        self.refresh_checkpoints()
+
+    # ---- menus -----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        fm = mb.addMenu("&File")
+        a = fm.addAction("&Open checkpoint file…", self.open_file_dialog)
+        a.setShortcut(QKeySequence.StandardKey.Open)
+        fm.addAction("Open &diffusers folder…", self.open_folder_dialog)
+        self.recent_menu = fm.addMenu("&Recent files")
+        self._update_recent_menu()
+        fm.addSeparator()
+        fm.addAction("Export &grid PNG (x_t)…", lambda: self.export_grid_dialog("x"))
+        fm.addAction("Export x̂₀ grid PNG…", lambda: self.export_grid_dialog("x0"))
+        fm.addAction("Export chain &GIF…", self.export_gif_dialog)
+        fm.addSeparator()
+        q = fm.addAction("&Quit", self.close)
+        q.setShortcut(QKeySequence.StandardKey.Quit)
+        self.device_menu = mb.addMenu("&Device")
+        self.device_group = QActionGroup(self)
+        self.device_group.setExclusive(True)
+        self._set_device_choices(["auto", "cpu"])
+        vm = mb.addMenu("&View")
+        vm.addAction(self.dock.toggleViewAction())
+
+    def _set_device_choices(self, devices) -> None:
+        for a in list(self.device_group.actions()):
+            self.device_group.removeAction(a)
+            self.device_menu.removeAction(a)
+        for d in devices:
+            a = QAction(d, self, checkable=True)
+            a.setChecked(d == self.device_choice)
+            a.triggered.connect(lambda _=False, d=d: self.set_device(d))
+            self.device_group.addAction(a)
+            self.device_menu.addAction(a)
+
+    # ---- recent files ----------------------------------------------------------------------------
+    @staticmethod
+    def settings() -> QSettings:
+        """The app's persistent settings (organisation "genviz")."""
+        return QSettings("genviz", "genviz")
+
+    def recent_files(self) -> list[str]:
+        """Recently opened checkpoint paths, newest first."""
+        v = self.settings().value("recent", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(x) for x in (v or [])]
+
+    def _add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self.recent_files() if p != path]
+        self.settings().setValue("recent", items[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent_files()
+        for p in items:
+            self.recent_menu.addAction(p, lambda p=p: self.load(p))
+        if not items:
+            a = self.recent_menu.addAction("(none)")
+            a.setEnabled(False)
+
+    # ---- loading ---------------------------------------------------------------------------------
+    def refresh_checkpoints(self) -> None:
+        """Re-read the bundled checkpoints (on the engine thread)."""
+        self.engine.submit(list_bundled, self.browser.set_checkpoints,
+                           lambda m: self.show_message(f"could not list checkpoints: {m}", True))
+
+    def load(self, name_or_path: str, device: str | None = None) -> None:
+        """Load a checkpoint in the background; on failure the previous model stays."""
+        device = device or self.device_choice
+        runner = self.chain_panel.runner
+        self.loading = True
+        self.show_message(f"loading {name_or_path} on {device}…")
+
+        def task():
+            ld = load_model(name_or_path, device)
+            runner.set_model(ld)  # on the engine thread: no step can run concurrently
+            return ld
+
+        self.engine.submit(task, lambda ld: self._loaded(ld, name_or_path), self._load_failed)
+
+    def _loaded(self, ld: LoadedModel, source: str) -> None:
+        self.loading = False
+        self.loaded = ld
+        m = ld.model
+        self.setWindowTitle(f"genviz — {m.name}")
+        self.ckpt_label.setText(f"checkpoint: <b>{m.name}</b>")
+        self.device_label.setText(f"device: <b>{m.device}</b>")
+        self._set_device_choices(ld.devices)
+        self.browser.set_model(ld)
+        for p in self.placeholders.values():
+            p.set_model(m)
+        self.chain_panel.set_model(ld, start=not self.autorun)
+        if self.autorun:
+            self.run_default_action(batch=self.chain_panel.batch_spin.value())
+        if os.sep in source or Path(source).suffix:
+            self._add_recent(str(Path(source).resolve()))
+        self.show_message(f"loaded {m.name} ({m.family}, {m.dataset}) on {m.device}"
+                          + (f" — {ld.note}" if ld.note else ""))
+        self.modelLoaded.emit(ld)
+
+    def _load_failed(self, msg: str) -> None:
+        self.loading = False
+        self.show_message(f"could not load: {msg}", True)
+        self.loadFailed.emit(msg)
+
+    def open_file_dialog(self) -> None:
+        """File → Open checkpoint file…"""
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", CHECKPOINT_FILTER)
+        if path:
+            self.load(path)
+
+    def open_folder_dialog(self) -> None:
+        """File → Open diffusers folder…"""
+        path = QFileDialog.getExistingDirectory(self, "Open diffusers model folder")
+        if path:
+            self.load(path)
+
+    # ---- device ----------------------------------------------------------------------------------
+    def set_device(self, device: str) -> None:
+        """Switch device: pause the chain, move the model on the engine thread, then go on."""
+        self.device_choice = device
+        for a in self.device_group.actions():
+            a.setChecked(a.text() == device)
+        if self.loaded is None:
+            self.device_label.setText(f"device: {device}")
+            return
+        state = self.chain_panel.state
+        was_running = state.running
+        state.set_running(False)
+        self.show_message(f"moving the model to {device}…")
+
+        def moved(dev: str) -> None:
+            self.device_label.setText(f"device: <b>{dev}</b>")
+            self.show_message(f"model on {dev}" + (": the chain goes on" if was_running else ""))
+            if was_running and state.set_running(True):
+                self.engine.wake()
+
+        def failed(msg: str) -> None:
+            self.show_message(f"could not move to {device}: {msg}", True)
+            if was_running and state.set_running(True):
+                self.engine.wake()
+
+        self.engine.submit(lambda: self.chain_panel.runner.move(device), moved, failed)
+
+    # ---- panels, messages, default action ---------------------------------------------------------
+    def set_panel(self, name: str) -> None:
+        """Show the panel ``name`` (chain, interpolation, density, canvas)."""
+        if name not in PANELS:
+            raise ValueError(f"unknown panel {name!r}; expected one of {', '.join(PANELS)}")
+        self.tabs.setCurrentIndex(PANELS.index(name))
+
+    def current_panel(self) -> str:
+        """Name of the shown panel."""
+        return PANELS[self.tabs.currentIndex()]
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        """Show ``text`` in the status bar (red when ``error``)."""
+        self.msg_label.setStyleSheet(ERROR_STYLE if error else "")
+        self.msg_label.setText(text)
+        self.msg_label.setToolTip(text)
+        self.last_message = (text, error)
+
+    def _update_speed(self) -> None:
+        st = self.chain_panel.state
+        self.speed_label.setText(f"{st.steps_per_s:.1f} steps/s" if st.status == "running" and st.steps_per_s > 0
+                                 else "")
+
+    def run_default_action(self, batch: int = 16) -> bool:
+        """Run the shown panel's default action: for the chain, the default sampler over the whole
+        chain with ``batch`` samples. Returns False when the panel has nothing to run."""
+        if self.current_panel() == "chain" and self.chain_panel.supported():
+            self.chain_panel.batch_spin.setValue(batch)
+            self.chain_panel.reset(run=True)
+            return True
+        return False
+
+    def default_action_done(self) -> bool:
+        """True once the default action has finished (nothing queued, chain finished)."""
+        if self.current_panel() != "chain" or not self.chain_panel.supported():
+            return self.engine.pending() == 0
+        return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
+
+    # ---- export ----------------------------------------------------------------------------------
+    def export_grid_dialog(self, which: str = "x") -> None:
+        """File → Export grid PNG."""
+        path, _ = QFileDialog.getSaveFileName(self, "Export grid", f"genviz-{which}.png", "PNG images (*.png)")
+        if path:
+            try:
+                self.chain_panel.export_grid(path, which)
+                self.show_message(f"saved {path}")
+            except Exception as e:
+                self.show_message(f"export failed: {e}", True)
+
+    def export_gif_dialog(self) -> None:
+        """File → Export chain GIF."""
+        path, _ = QFileDialog.getSaveFileName(self, "Export chain GIF", "genviz-chain.gif", "GIF images (*.gif)")
+        if path:
+            try:
+                n = self.chain_panel.export_gif(path)
+                self.show_message(f"saved {path} ({n} steps)")
+            except Exception as e:
+                self.show_message(f"export failed: {e}", True)
+
+    # ---- drag and drop ---------------------------------------------------------------------------
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802 (Qt override)
+        if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+        else:
+            ev.ignore()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            ev.acceptProposedAction()
+            self.load(paths[0])
+
+    # ---- closing ---------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the chain and the engine thread (waits for the current step to finish)."""
+        self.speed_timer.stop()
+        self.chain_panel.timer.stop()
+        self.chain_panel.state.stop()
+        self.engine.shutdown()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        if not self._closing:
+            self._closing = True
+            self.shutdown()
+            self.closed.emit()
+        ev.accept()

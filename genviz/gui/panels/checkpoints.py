@@ -1,0 +1,111 @@
+"""Checkpoint browser: bundled checkpoints, and what the loaded model is and can do."""
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+
+def human_size(n: int) -> str:
+    """Bytes as a short human string (``"1.2 MB"``)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+class CheckpointBrowser(QWidget):
+    """Lists bundled checkpoints (double-click loads one) and describes the loaded model.
+
+    Signals:
+        loadRequested(name_or_path): the user asked to load a checkpoint.
+        refreshRequested(): the user asked to re-read the checkpoint folder.
+    """
+
+    loadRequested = Signal(str)
+    refreshRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        head = QHBoxLayout()
+        title = QLabel("<b>Bundled checkpoints</b>")
+        head.addWidget(title, 1)
+        self.refresh_btn = QPushButton("Refresh")
+        self.refresh_btn.setToolTip("re-read the checkpoints folder")
+        self.refresh_btn.clicked.connect(self.refreshRequested)
+        head.addWidget(self.refresh_btn)
+        self.load_btn = QPushButton("Load")
+        self.load_btn.setToolTip("load the selected checkpoint (or double-click it)")
+        self.load_btn.clicked.connect(self._load_selected)
+        head.addWidget(self.load_btn)
+        lay.addLayout(head)
+        split = QSplitter(Qt.Orientation.Vertical)
+        lay.addWidget(split, 1)
+        self.tree = QTreeWidget()
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setHeaderLabels(["Name", "Family", "Data", "Shape", "Size"])
+        self.tree.setIndentation(4)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self.loadRequested.emit(item.data(0, Qt.ItemDataRole.UserRole)))
+        split.addWidget(self.tree)
+        info = QWidget()
+        il = QVBoxLayout(info)
+        il.setContentsMargins(0, 4, 0, 0)
+        self.model_label = QLabel("<b>Loaded model</b>: none")
+        self.model_label.setWordWrap(True)
+        self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        il.addWidget(self.model_label)
+        self.caps_label = QLabel("")
+        self.caps_label.setWordWrap(True)
+        il.addWidget(self.caps_label)
+        il.addWidget(QLabel("<b>Metadata</b>"))
+        self.meta_view = QPlainTextEdit()
+        self.meta_view.setReadOnly(True)
+        self.meta_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.meta_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        il.addWidget(self.meta_view, 1)
+        split.addWidget(info)
+        split.setSizes([200, 400])
+        self.infos: list = []
+
+    def set_checkpoints(self, infos) -> None:
+        """Fill the list from ``list_checkpoints()`` results (CheckpointInfo objects)."""
+        self.infos = list(infos)
+        self.tree.clear()
+        for i in self.infos:
+            item = QTreeWidgetItem([i.name, i.family, i.dataset, "×".join(map(str, i.data_shape)),
+                                    human_size(i.size_bytes)])
+            item.setData(0, Qt.ItemDataRole.UserRole, i.path)
+            item.setToolTip(0, f"{i.description}\n{i.path}" if i.description else i.path)
+            self.tree.addTopLevelItem(item)
+        if not self.infos:
+            item = QTreeWidgetItem(["(none found)", "", "", "", ""])
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.tree.addTopLevelItem(item)
+
+    def _load_selected(self) -> None:
+        item = self.tree.currentItem()
+        path = item.data(0, Qt.ItemDataRole.UserRole) if item else None
+        if path:
+            self.loadRequested.emit(path)
+
+    def set_model(self, loaded) -> None:
+        """Describe a loaded model (a ``LoadedModel``): name, device, capabilities, samplers, metadata."""
+        m = loaded.model
+        desc = m.metadata.get("description", "")
+        self.model_label.setText(f"<b>Loaded model</b>: {m.name} ({m.family}, {m.dataset}, "
+                                 f"{'×'.join(map(str, m.data_shape))}) on {m.device}"
+                                 + (f"<br><i>{desc}</i>" if desc else ""))
+        caps = ", ".join(m.capabilities()) or "none"
+        samplers = ", ".join(s.name for s in loaded.samplers) or "none"
+        clf = "yes" if loaded.classifier is not None else "no"
+        self.caps_label.setText(f"<b>Can do</b>: {caps}<br><b>Samplers</b>: {samplers}<br>"
+                                f"<b>Digit classifier</b>: {clf}")
+        self.meta_view.setPlainText(json.dumps(m.metadata, indent=2, sort_keys=False, default=str))

@@ -1,0 +1,213 @@
+"""The main window with the tiny model: loading, stepping, branching, closing, errors, screenshot."""
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtWidgets import QApplication
+
+from genviz.gui.main_window import MainWindow
+
+
+def _wait_status(qtbot, st, *statuses, timeout=20000):
+    qtbot.waitUntil(lambda: st.status in statuses, timeout=timeout)
+
+
+def test_window_opens_with_model(window):
+    p = window.chain_panel
+    assert window.loaded.model.name == "tiny"
+    assert "tiny" in window.ckpt_label.text() and "cpu" in window.device_label.text()
+    assert p.stack.currentIndex() == 1 and p.step_btn.isEnabled()
+    assert p.sampler_combo.currentData() == "ddim" and p.steps_spin.value() == 20
+    assert p.steps_spin.maximum() == 1000 and p.batch_spin.value() == 16
+    assert set(p.param_form.widgets) == {"eta", "clip_sample", "timestep_spacing"}
+    assert p.param_form.widgets["eta"].toolTip()
+    # browser lists the bundled folder and describes the model
+    names = {i.name for i in window.browser.infos}
+    assert {"tiny", "mnist-classifier"} <= names
+    assert '"name": "tiny"' in window.browser.meta_view.toPlainText()
+    assert window.loaded.classifier is not None and not p.bars.isHidden()
+    # placeholders say so
+    assert "later release" in window.placeholders["interpolation"].label.text()
+    assert "does not support" in window.placeholders["density"].label.text()
+    assert "will support" in window.placeholders["canvas"].label.text()
+    rec = p.state.shown_record()
+    assert rec.index == 0 and rec.x.shape == (16, 1, 28, 28) and rec.x.dtype == torch.float32
+
+
+def test_step_advances_exactly_one(window, qtbot):
+    p, st = window.chain_panel, window.chain_panel.state
+    for k in (1, 2):
+        qtbot.mouseClick(p.step_btn, qtbot_button())
+        qtbot.waitUntil(lambda: len(st.history()) == k + 1, timeout=10000)
+        qtbot.wait(150)  # would a second step sneak in?
+        assert len(st.history()) == k + 1 and st.status == "paused"
+        p.refresh()
+        assert st.position == k and p.slider.value() == k and p.slider.maximum() == k
+        assert p.pos_label.text() == f"step {k} / 20"
+    rec = st.shown_record()
+    assert rec.x0_u8.shape == (16, 1, 28, 28) and rec.x0_u8.dtype == np.uint8
+    assert rec.probs.shape == (16, 10) and np.allclose(rec.probs.sum(1), 1, atol=1e-4)
+    assert np.isfinite(rec.eps_norm) and rec.t == 900 and rec.t_next == 850
+    # the bars show the selected sample's probabilities of the shown step
+    p.select_sample(3)
+    p.refresh()
+    assert np.allclose(p.bars.probs, rec.probs[3]) and p.x_grid.selected == 3
+
+
+def qtbot_button():
+    from PySide6.QtCore import Qt
+    return Qt.MouseButton.LeftButton
+
+
+def test_run_pause_scrub_branch(window, qtbot):
+    p, st = window.chain_panel, window.chain_panel.state
+    p.steps_spin.setValue(200)
+    p.batch_spin.setValue(4)
+    p.reset()
+    qtbot.waitUntil(lambda: st.branch is not None and st.branch.total_steps == 200 and len(st.history()) == 1,
+                    timeout=10000)
+    p.run()
+    qtbot.waitUntil(lambda: len(st.history()) >= 8, timeout=20000)
+    p.pause()
+    assert st.status == "paused"
+    qtbot.wait(100)
+    n = len(st.history())
+    qtbot.wait(200)
+    assert len(st.history()) == n, "pause must stop within one step"
+    assert n < 201
+    old = st.branch
+    old_records = list(old.records)
+    old_x = [r.x.clone() for r in old_records]
+    # scrub back with the slider, change the sampler, branch
+    p.refresh()
+    p.slider.setValue(3)
+    assert st.position == 3 and not st.follow
+    p.sampler_combo.setCurrentIndex(p.sampler_combo.findData("ddpm"))
+    p.seed_spin.setValue(7)
+    p.branch_btn.click()
+    qtbot.waitUntil(lambda: len(st.branches) == 2, timeout=10000)
+    new = st.branch
+    assert st.active == 1 and new.start == 3 and new.parent == 1 and new.sampler == "ddpm" and new.seed == 7
+    assert torch.equal(new.records[0].x, old.history()[3].x)
+    assert new.records[0].index == 3 and len(new) == 4
+    assert new.timesteps == old.timesteps and new.total_steps == 200
+    # step the branch; the old branch is unchanged
+    p.step()
+    qtbot.waitUntil(lambda: len(new.records) == 2, timeout=10000)
+    assert new.records[1].index == 4 and new.records[1].t == old.timesteps[3]
+    assert len(old.records) == len(old_records)
+    assert all(torch.equal(a.x, b) for a, b in zip(old.records, old_x))
+    p.refresh()
+    assert p.branch_combo.count() == 2 and p.branch_combo.currentIndex() == 1
+    # switch back to branch 1 to compare
+    p._branch_chosen(0)
+    p.refresh()
+    assert st.branch is old and p.branch_combo.currentIndex() == 0
+
+
+def test_close_mid_run_stops_worker(qtbot, tiny_ckpt):
+    before = threading.active_count()
+    w = MainWindow(device="cpu")
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.modelLoaded, timeout=30000):
+        w.load(tiny_ckpt)
+    st = w.chain_panel.state
+    w.chain_panel.steps_spin.setValue(1000)
+    w.chain_panel.batch_spin.setValue(2)
+    w.chain_panel.run()
+    qtbot.waitUntil(lambda: st.status == "running" and len(st.history()) > 2, timeout=20000)
+    w.close()
+    assert not w.engine.isRunning() and w.engine.isFinished()
+    assert st.status == "stopped"
+    assert threading.active_count() <= before
+
+
+def test_create_close_cycles(qtbot):
+    for _ in range(20):
+        w = MainWindow(device="cpu")
+        w.show()
+        QApplication.processEvents()
+        w.close()
+        assert not w.engine.isRunning()
+        w.deleteLater()
+    QApplication.processEvents()
+
+
+def test_bad_checkpoint_keeps_app_and_model(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a safetensors file at all")
+    with qtbot.waitSignal(window.loadFailed, timeout=10000) as sig:
+        window.load(str(bad))
+    assert "broken.safetensors" in sig.args[0]
+    text, is_error = window.last_message
+    assert is_error and "broken.safetensors" in text and "ff6b6b" in window.msg_label.styleSheet()
+    assert window.loaded.model.name == "tiny"
+    # the chain still works
+    st = window.chain_panel.state
+    n = len(st.history())
+    window.chain_panel.step()
+    qtbot.waitUntil(lambda: len(st.history()) == n + 1, timeout=10000)
+
+
+def test_worker_error_comes_back_as_data(window, qtbot):
+    p = window.chain_panel
+    p.param_form.widgets["eta"].setValue(0.5)
+    p.steps_spin.setValue(5)
+    # an unknown parameter makes the backend raise: the error shows, the app stays up
+    p.param_form.values = lambda: {"nonsense": 1}
+    p.reset()
+    qtbot.waitUntil(lambda: window.last_message[1], timeout=10000)
+    assert "nonsense" in window.last_message[0]
+
+
+def test_device_switch_continues_chain(window, qtbot):
+    p, st = window.chain_panel, window.chain_panel.state
+    p.steps_spin.setValue(300)
+    p.batch_spin.setValue(2)
+    p.reset()
+    qtbot.waitUntil(lambda: st.branch is not None and st.branch.total_steps == 300, timeout=10000)
+    p.run()
+    qtbot.waitUntil(lambda: len(st.history()) > 3, timeout=10000)
+    window.set_device("cpu")
+    qtbot.waitUntil(lambda: "model on cpu" in window.last_message[0], timeout=10000)
+    n = len(st.history())
+    qtbot.waitUntil(lambda: len(st.history()) > n + 2, timeout=10000)
+    assert st.status == "running"
+    p.stop()
+
+
+def test_exports(window, qtbot, tmp_path):
+    from PIL import Image
+    p, st = window.chain_panel, window.chain_panel.state
+    p.step()
+    qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
+    p.export_grid(tmp_path / "x.png", "x")
+    p.export_grid(tmp_path / "x0.png", "x0")
+    im = Image.open(tmp_path / "x.png")
+    assert im.size == ((4 * 30 + 2) * 4, (4 * 30 + 2) * 4)
+    n = p.export_gif(tmp_path / "c.gif")
+    gif = Image.open(tmp_path / "c.gif")
+    assert n == 2 and gif.n_frames == 2
+    st.scrub(0)
+    with pytest.raises(ValueError):
+        p.export_grid(tmp_path / "none.png", "x0")
+
+
+def test_screenshot_mode(tiny_ckpt, tmp_path, qapp):
+    from PIL import Image
+    from genviz.gui.app import run_gui
+    out = tmp_path / "shot.png"
+    assert run_gui(tiny_ckpt, screenshot=str(out)) == 0
+    im = Image.open(out)
+    assert im.size[0] >= 1000 and im.size[1] >= 700
+
+
+def test_screenshot_mode_load_error(tmp_path, qapp, capsys):
+    from genviz.gui.app import run_gui
+    rc = run_gui(str(tmp_path / "missing.safetensors"), screenshot=str(tmp_path / "s.png"))
+    assert rc == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("genviz: error: ") and "missing.safetensors" in err[-1]
+    assert not (tmp_path / "s.png").exists()
