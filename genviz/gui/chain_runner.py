@@ -139,21 +139,41 @@ class ChainRunner:
             eps_norm = float(torch.as_tensor(stats["eps_norm"]).float().mean())
         t = None if rec.t is None else int(rec.t)
         t_next = None if rec.t_next is None else int(rec.t_next)
-        return Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=float(rec.sigma), x=x,
+        sigma = float(rec.sigma) if rec.sigma is not None else float("nan")
+        return Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=sigma, x=x,
                       x_u8=self._u8(rec.x), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs)
 
     # ---- chains ----------------------------------------------------------------------------------
+    def _grid(self, sampler: str) -> str:
+        from genviz.backend import get_sampler
+        return getattr(get_sampler(sampler), "grid", "timesteps")
+
+    def _chain(self, sampler: str, grid: str, rest: list, params: dict, **kw):
+        from genviz.backend import chain
+        if grid == "timesteps":
+            return chain(self.model, sampler, steps=len(rest), timesteps=rest, **kw, **params)
+        return chain(self.model, sampler, steps=len(rest), **kw, **params)
+
     def new_chain(self, sampler: str, steps: int, n: int, seed: int, params: dict) -> Branch:
-        """Forget every branch and start a fresh chain; its record 0 (the noise) is recorded."""
-        from genviz.backend import chain, make_timesteps
+        """Forget every branch and start a fresh chain; its record 0 (the initial state) is recorded.
+
+        Denoising samplers get an explicit timestep grid (``make_timesteps``); step-grid samplers
+        (Langevin-type) get ``steps`` and a placeholder grid ``[steps-1, ..., 0]`` so that branching
+        works the same way (a branch from record k runs the remaining ``steps - k`` steps).
+        """
+        from genviz.backend import make_timesteps
         if self.model is None:
             raise ValueError("no model loaded")
-        ts = make_timesteps(self.model.num_train_timesteps, int(steps), params.get("timestep_spacing", "leading"))
-        gen = chain(self.model, sampler, steps=len(ts), n=int(n), seed=int(seed), timesteps=ts, **params)
+        grid = self._grid(sampler)
+        if grid == "timesteps":
+            ts = make_timesteps(self.model.num_train_timesteps, int(steps), params.get("timestep_spacing", "leading"))
+        else:
+            ts = list(range(int(steps) - 1, -1, -1))
+        gen = iter(self._chain(sampler, grid, ts, params, n=int(n), seed=int(seed)))
         first = self.convert(next(gen))
         self.state.clear()
         b = Branch(number=1, sampler=sampler, params=dict(params), seed=int(seed), n=int(n), timesteps=ts,
-                   records=[first], gen=gen)
+                   grid=grid, records=[first], gen=gen)
         self.state.add_branch(b)
         return b
 
@@ -163,22 +183,25 @@ class ChainRunner:
         The new branch runs the rest of the chain's timesteps from that record's exact state; the
         source branch is left as it is.
         """
-        from genviz.backend import chain
         hist = source.history()
         if not 0 <= position < len(hist):
             raise ValueError(f"step {position} is not recorded in branch {source.number}")
         rest = source.timesteps[position:]
         if not rest:
             raise ValueError("the chain is finished at this step: scrub back to branch from an earlier step")
+        grid = self._grid(sampler)
+        if grid != source.grid:
+            raise ValueError(f"cannot branch a {source.grid}-grid chain ({source.sampler}) into {sampler}: "
+                             "pick a sampler of the same kind")
         src = hist[position]
-        params = {k: v for k, v in params.items()}
-        gen = chain(self.model, sampler, steps=len(rest), x_init=src.x, seed=int(seed), timesteps=rest, **params)
+        params = dict(params)
+        gen = iter(self._chain(sampler, grid, rest, params, x_init=src.x, seed=int(seed)))
         first = self.convert(next(gen), offset=position)
         # the branch point is the same state: keep the prediction that led to it for display
         first.t, first.x0_u8, first.eps_norm, first.probs = src.t, src.x0_u8, src.eps_norm, src.probs
         with self.state.lock:
             b = Branch(number=len(self.state.branches) + 1, sampler=sampler, params=params, seed=int(seed),
-                       n=int(src.x.shape[0]), timesteps=list(source.timesteps), start=position,
+                       n=int(src.x.shape[0]), timesteps=list(source.timesteps), grid=grid, start=position,
                        parent=source.number, prefix=hist[:position], records=[first], gen=gen)
             self.state.running = False
             self.state.pending_steps = 0

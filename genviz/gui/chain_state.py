@@ -62,6 +62,7 @@ class Branch:
     seed: int
     n: int
     timesteps: list
+    grid: str = "timesteps"
     start: int = 0
     parent: int | None = None
     prefix: list = field(default_factory=list)

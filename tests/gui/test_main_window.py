@@ -211,3 +211,24 @@ def test_screenshot_mode_load_error(tmp_path, qapp, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err and err[-1].startswith("genviz: error: ") and "missing.safetensors" in err[-1]
     assert not (tmp_path / "s.png").exists()
+
+
+def test_step_grid_sampler_and_grid_mismatch(window, qtbot):
+    """A Langevin-type sampler (step grid) runs; branching it into a denoising sampler is refused."""
+    p, st = window.chain_panel, window.chain_panel.state
+    i = p.sampler_combo.findData("ula")
+    if i < 0:
+        pytest.skip("backend has no ula sampler")
+    p.sampler_combo.setCurrentIndex(i)
+    assert "step_size" in p.param_form.widgets and p.steps_spin.maximum() > 1000
+    p.steps_spin.setValue(5)
+    p.batch_spin.setValue(2)
+    p.reset()
+    qtbot.waitUntil(lambda: st.branch is not None and st.branch.sampler == "ula", timeout=10000)
+    p.step()
+    qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
+    assert st.branch.grid == "steps" and st.branch.total_steps == 5
+    p.sampler_combo.setCurrentIndex(p.sampler_combo.findData("ddim"))
+    p.branch_here()
+    qtbot.waitUntil(lambda: window.last_message[1], timeout=10000)
+    assert "cannot branch" in window.last_message[0] and len(st.branches) == 1

@@ -231,7 +231,6 @@ class ChainPanel(QWidget):
         self.sampler_combo.setCurrentIndex(max(self.sampler_combo.findData(default.get("name")), 0))
         self.sampler_combo.blockSignals(False)
         self._sampler_changed()
-        self.steps_spin.setRange(1, m.num_train_timesteps)
         self.steps_spin.setValue(int(default.get("steps", 50)))
         self.bars.setVisible(loaded.classifier is not None)
         if loaded.classifier is not None:
@@ -251,6 +250,12 @@ class ChainPanel(QWidget):
         if m is not None and m.default_sampler.get("name") == name:
             overrides = {k: v for k, v in m.default_sampler.items() if k not in ("name", "steps")}
         self.param_form.set_params(spec.params, overrides)
+        if getattr(spec, "grid", "timesteps") == "timesteps":
+            self.steps_spin.setRange(1, m.num_train_timesteps if m is not None else 1000)
+            self.steps_spin.setToolTip("number of chain steps (1..T)")
+        else:
+            self.steps_spin.setRange(1, 100_000)
+            self.steps_spin.setToolTip("number of sampler steps")
         self.sampler_combo.setToolTip(spec.description)
 
     def settings(self) -> dict:
@@ -433,12 +438,16 @@ class ChainPanel(QWidget):
         for g in (self.x_grid, self.x0_grid):
             g.selected = selected
         t_now = rec.t_next if rec.index > 0 else rec.t
-        t_txt = "clean" if t_now is not None and t_now < 0 else f"t = {t_now}"
-        self.x_grid.set_title(f"<b>x<sub>t</sub></b> &nbsp;step {rec.index} · {t_txt} · σ = {rec.sigma:.3g}")
+        t_txt = "clean" if t_now is not None and t_now < 0 else (f"t = {t_now}" if t_now is not None else "")
+        sig = f"σ = {rec.sigma:.3g}" if np.isfinite(rec.sigma) else ""
+        extra = " · ".join(x for x in (t_txt, sig) if x)
+        self.x_grid.set_title(f"<b>x<sub>t</sub></b> &nbsp;step {rec.index}" + (f" · {extra}" if extra else ""))
         self.x_grid.set_images(rec.x_u8)
         if rec.x0_u8 is None:
             self.x0_grid.set_title("<b>x̂<sub>0</sub></b> &nbsp;prediction")
-            self.x0_grid.set_images(None, n=n, shape=rec.x_u8.shape[1:], message="no prediction before step 1")
+            self.x0_grid.set_images(None, n=n, shape=rec.x_u8.shape[1:],
+                                    message="no prediction before step 1" if rec.index == 0 or (branch and branch.grid == "timesteps")
+                                    else "this sampler makes no x̂₀ prediction")
         else:
             self.x0_grid.set_title(f"<b>x̂<sub>0</sub></b> &nbsp;prediction at t = {rec.t}")
             self.x0_grid.set_images(rec.x0_u8)
