@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 DEFAULT_CHECKPOINT = "mnist-ddpm"
+ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "genviz.svg"
 SCREENSHOT_SIZE = (1440, 900)
 SCREENSHOT_TIMEOUT_MS = 600_000
 
@@ -62,6 +64,8 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         app.setOrganizationName("genviz")
         app.setApplicationName("genviz")
         apply_style(app)
+        if ICON.exists():
+            app.setWindowIcon(QIcon(str(ICON)))
     if screenshot is None and hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal quits
     win = MainWindow(device=device)
@@ -88,6 +92,7 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
             if not win.default_action_done():
                 return
             win.chain_panel.refresh()
+            win._update_speed()
             app.processEvents()
             ok = win.grab().save(screenshot, "PNG")
             if not ok:

@@ -253,8 +253,12 @@ class MainWindow(QMainWindow):
 
     def _update_speed(self) -> None:
         st = self.chain_panel.state
-        self.speed_label.setText(f"{st.steps_per_s:.1f} steps/s" if st.status == "running" and st.steps_per_s > 0
-                                 else "")
+        if st.status == "running" and st.steps_per_s > 0:
+            self.speed_label.setText(f"{st.steps_per_s:.1f} steps/s")
+        elif st.steps_per_s > 0:
+            self.speed_label.setText(f"last run: {st.steps_per_s:.1f} steps/s")
+        else:
+            self.speed_label.setText("")
 
     def run_default_action(self, batch: int = 16) -> bool:
         """Run the shown panel's default action: for the chain, the default sampler over the whole

@@ -42,6 +42,7 @@ class ChainPanel(QWidget):
         self._drawn = None
         self._plotted = None
         self._reported_error = None
+        self._last_status = None
         self._sampler_specs: dict = {}
         self._build()
         self.timer = QTimer(self)
@@ -169,7 +170,7 @@ class ChainPanel(QWidget):
         bl = QHBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
         bl.setSpacing(4)
-        self.plots = StatsPlots(horizontal=True)
+        self.plots = StatsPlots(horizontal=True, keys=("t", "x_norm", "eps_norm", "p_final"))
         self.bars = ProbBars()
         self.bars.setMinimumWidth(220)
         bl.addWidget(self.plots, 3)
@@ -233,6 +234,8 @@ class ChainPanel(QWidget):
         self._sampler_changed()
         self.steps_spin.setValue(int(default.get("steps", 50)))
         self.bars.setVisible(loaded.classifier is not None)
+        self.plots.plots["p_final"].setTitle("p(final digit | x̂₀)" if loaded.classifier is not None
+                                             else "p(digit): no classifier", size="9pt", color="#d0d0d0")
         if loaded.classifier is not None:
             self.bars.classes = list(getattr(loaded.classifier, "classes", self.bars.classes))
         self._set_enabled(True)
@@ -381,6 +384,9 @@ class ChainPanel(QWidget):
             speed = st.steps_per_s
             b = st.branch
         self._drawn = (version,)
+        if status == "done" and self._last_status == "running" and b is not None:
+            self.message.emit(f"chain finished: branch {b.number}, {b.total_steps} steps", False)
+        self._last_status = status
         if error and error != self._reported_error:
             self._reported_error = error
             self.message.emit(error, True)
@@ -412,10 +418,10 @@ class ChainPanel(QWidget):
             self.run_btn.setEnabled(status != "running")
         self.status_label.setText(self._status_text(status, len(branches), speed))
         self._draw_record(rec, selected, b)
-        plot_key = (id(b), len(hist), len(branches), sum(len(x) for x in branches))
+        plot_key = (id(b), len(hist), len(branches), sum(len(x) for x in branches), selected)
         if plot_key != self._plotted:
             self._plotted = plot_key
-            self.plots.update_plots([x.history() for x in branches], active, pos, total)
+            self.plots.update_plots([x.history() for x in branches], active, pos, total, selected)
         else:
             self.plots.set_position(pos)
 

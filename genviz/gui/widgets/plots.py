@@ -14,12 +14,24 @@ SERIES = (
     ("sigma", "noise level σ (log)"),
     ("x_norm", "mean ‖x_t‖"),
     ("eps_norm", "mean ‖ε̂‖"),
+    ("p_final", "p(final digit | x̂₀)"),
 )
 
 
-def series(records, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(step index, value) arrays of one figure over ``records`` (missing values skipped)."""
+def series(records, key: str, selected: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(step index, value) arrays of one figure over ``records`` (missing values skipped).
+
+    ``"p_final"`` is the classifier's probability, for sample ``selected``, of the digit it sees in
+    the newest record: the curve shows at which step the digit was decided.
+    """
     xs, ys = [], []
+    if key == "p_final":
+        with_p = [r for r in records if r.probs is not None and selected < len(r.probs)]
+        if with_p:
+            c = int(np.argmax(with_p[-1].probs[selected]))
+            xs = [r.index for r in with_p]
+            ys = [float(r.probs[selected, c]) for r in with_p]
+        return np.asarray(xs, float), np.asarray(ys, float)
     for r in records:
         if key == "t":
             v = r.t_next if r.index > 0 else r.t
@@ -73,7 +85,7 @@ class StatsPlots(pg.GraphicsLayoutWidget):
             self.plots[key] = p
             self.others[key] = []
 
-    def update_plots(self, branches, active: int, position: int, total_steps: int) -> None:
+    def update_plots(self, branches, active: int, position: int, total_steps: int, selected: int = 0) -> None:
         """Redraw curves of ``branches`` (records lists per branch) and move the step line."""
         for key in self.keys:
             p = self.plots[key]
@@ -83,15 +95,17 @@ class StatsPlots(pg.GraphicsLayoutWidget):
             for i, recs in enumerate(branches):
                 if i == active:
                     continue
-                xs, ys = series(recs, key)
+                xs, ys = series(recs, key, selected)
                 self.others[key].append(p.plot(xs, ys, pen=pg.mkPen(QColor(*FAINT), width=1)))
             if 0 <= active < len(branches):
-                xs, ys = series(branches[active], key)
+                xs, ys = series(branches[active], key, selected)
                 self.curves[key].setData(xs, ys)
             else:
                 self.curves[key].setData([], [])
             self.lines[key].setPos(position)
             p.setXRange(0, max(total_steps, 1), padding=0.02)
+            if key == "p_final":
+                p.setYRange(0, 1, padding=0.02)
 
     def set_position(self, position: int) -> None:
         """Move the step line only."""
