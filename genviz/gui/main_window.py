@@ -180,9 +180,9 @@ class MainWindow(QMainWindow):
         self.browser.set_model(ld)
         for p in self.placeholders.values():
             p.set_model(m)
-        self.chain_panel.set_model(ld, start=not self.autorun)
-        if self.autorun:
-            self.run_default_action(batch=self.chain_panel.batch_spin.value())
+        self.chain_panel.set_model(ld, start=False)
+        if not (self.autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
+            self.chain_panel.reset()
         if os.sep in source or Path(source).suffix:
             self._add_recent(str(Path(source).resolve()))
         self.show_message(f"loaded {m.name} ({m.family}, {m.dataset}) on {m.device}"

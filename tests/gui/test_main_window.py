@@ -232,3 +232,33 @@ def test_step_grid_sampler_and_grid_mismatch(window, qtbot):
     p.branch_here()
     qtbot.waitUntil(lambda: window.last_message[1], timeout=10000)
     assert "cannot branch" in window.last_message[0] and len(st.branches) == 1
+
+
+def test_recent_files_and_drop(window, qtbot, tiny_ckpt):
+    from pathlib import Path
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+    assert window.recent_files()[0] == str(Path(tiny_ckpt).resolve())
+    assert window.recent_menu.actions()[0].text() == str(Path(tiny_ckpt).resolve())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(tiny_ckpt)])
+    ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.modelLoaded, timeout=10000):
+        window.dropEvent(ev)
+    assert window.loaded.model.name == "tiny"
+
+
+def test_click_tile_selects_sample(window, qtbot):
+    from PySide6.QtCore import QPointF, Qt
+    p = window.chain_panel
+    p.refresh()
+    g = p.x_grid
+    rect = g.tile_rect(5)
+    assert rect is not None
+    scene_pt = g.view.mapViewToScene(QPointF(rect.center()))
+    widget_pt = g.mapFromScene(scene_pt)
+    qtbot.mouseClick(g.viewport(), Qt.MouseButton.LeftButton, pos=widget_pt)
+    qtbot.waitUntil(lambda: p.state.selected == 5, timeout=3000)
+    p.refresh()
+    assert p.x_grid.selected == 5 and p.x0_grid.selected == 5 and g.highlight.isVisible()
