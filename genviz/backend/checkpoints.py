@@ -59,8 +59,9 @@ class CheckpointInfo:
 
 def _network_classes() -> dict:
     from .nets.classifier import DigitCNN
+    from .nets.energy import ConvEnergy
     from .nets.unet import UNet
-    return {"UNet": UNet, "DigitCNN": DigitCNN}
+    return {"UNet": UNet, "DigitCNN": DigitCNN, "ConvEnergy": ConvEnergy}
 
 
 def save_checkpoint(path, state_dict: dict, metadata: dict) -> Path:
@@ -166,7 +167,7 @@ def _short(e: Exception) -> str:
 
 
 def _build(path: Path, meta: dict, state_dict: dict, device):
-    from .families import ClassifierModel, DiffusionModel
+    from .families import ClassifierModel, DiffusionModel, EnergyModel, ScoreModel
     classes = _network_classes()
     net_cls = classes.get(meta["network"]["class"])
     if net_cls is None:
@@ -180,7 +181,8 @@ def _build(path: Path, meta: dict, state_dict: dict, device):
         net.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the network ({_short(e)})") from None
-    family_cls = {"diffusion": DiffusionModel, "classifier": ClassifierModel}.get(meta["family"])
+    family_cls = {"diffusion": DiffusionModel, "classifier": ClassifierModel, "ebm": EnergyModel,
+                  "score": ScoreModel}.get(meta["family"])
     if family_cls is None:
         raise CheckpointError(f"{path}: family {meta['family']!r} is not supported by this version of genviz")
     try:

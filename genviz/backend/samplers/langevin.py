@@ -117,13 +117,14 @@ def _level_for(model):
 
 def ula(model, x: torch.Tensor, *, steps: int, generator: torch.Generator, step_size: float = 0.01,
         convention: str = "A", temperature: float = 1.0, noise_scale: float = 1.0,
-        max_norm: float = 1e4) -> Iterator[ChainStep]:
+        max_norm: float = 1e4, clip: bool = False) -> Iterator[ChainStep]:
     """Unadjusted Langevin algorithm (Roberts & Tweedie 1996; conventions A/B above).
 
     Args:
         x: (N, *data_shape) initial state.
         step_size: α (convention A) or η (convention B; α = η/2).
         temperature: T > 0; the noise is √(2αT)·noise_scale·ξ.
+        clip: clamp the state to the data range after each step (as image EBMs are trained).
     Yields: records with ``drift`` = α∇log p(x), ``noise`` the added noise term, stats ``energy``
         (energy models), ``grad_norm`` and ``x_norm``.
     Raises: ChainDiverged.
@@ -139,6 +140,8 @@ def ula(model, x: torch.Tensor, *, steps: int, generator: torch.Generator, step_
         noise = std * _noise(x, generator)
         x = x + drift + noise
         _check(x, i + 1, max_norm)
+        if clip:
+            x = x.clamp(*model.data_range)
         g, e = _grad(model, x, level)
         stats = {"x_norm": _norms(x), "grad_norm": _norms(g)}
         if e is not None:
@@ -331,7 +334,8 @@ _INIT_PARAMS = (_INIT, _INIT_STD, _REINIT)
 register(SamplerSpec(
     name="ula", title="Langevin (ULA)", families=_LANGEVIN_FAMILIES, fn=ula, stochastic=True, grid="steps",
     params=(_STEP, _CONV, _TEMP, Param("noise_scale", "float", 1.0, "multiplies the noise term (1 = theory; "
-                                       "EBM papers often use less)", minimum=0.0), _MAXN, *_INIT_PARAMS),
+                                       "EBM papers often use less)", minimum=0.0), _MAXN,
+            Param("clip", "bool", False, "clamp the state to the data range after each step"), *_INIT_PARAMS),
     description="Unadjusted Langevin: a step down the energy plus fresh Gaussian noise."))
 register(SamplerSpec(
     name="mala", title="Metropolis-adjusted Langevin (MALA)", families=("ebm",), fn=mala, stochastic=True,

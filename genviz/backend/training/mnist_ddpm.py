@@ -32,7 +32,7 @@ from ..schedules import alphas_cumprod_from_betas, make_betas
 NET_CONFIG = dict(in_channels=1, base=32, mults=[1, 2, 2], blocks=1, attn_lowest=True, dropout=0.0)
 SCHEDULE = dict(beta_schedule="squaredcos_cap_v2", num_train_timesteps=1000, beta_start=0.0001,
                 beta_end=0.02, prediction_type="epsilon")
-DEFAULTS = dict(iters=8000, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
+DEFAULTS = dict(iters=6000, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
 
 
 def metadata(iters_done: int, args: dict, seconds: float, loss: float) -> dict:
@@ -116,8 +116,11 @@ def main(argv=None):
     for k, v in DEFAULTS.items():
         p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
     p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("GENVIZ_THREADS", 0)) or None,
+                   help="torch threads (default: all cores; 1 is faster on a busy machine)")
     a = p.parse_args(argv)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(a.threads or os.cpu_count() or 1)
+    del a.threads
     train(**vars(a))
 
 
