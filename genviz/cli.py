@@ -15,6 +15,7 @@ PANELS = ("chain", "interpolation", "density", "canvas")
 RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
     "mnist-classifier": "genviz.backend.training.digit_classifier",
+    "mnist-ebm": "genviz.backend.training.mnist_ebm",
 }
 
 
