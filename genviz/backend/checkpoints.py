@@ -187,7 +187,7 @@ def _build(path: Path, meta: dict, state_dict: dict, device):
         raise CheckpointError(f"{path}: family {meta['family']!r} is not supported by this version of genviz")
     try:
         return family_cls(net, meta, device)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # TypeError: null where a number belongs (data.shape, range, schedule)
         raise CheckpointError(f"{path}: {_short(e)}") from None
 
 
@@ -275,7 +275,7 @@ def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
         if cand.exists():
             sched = _read_json(cand)
             break
-    size = cfg.get("sample_size", 32)
+    size = cfg.get("sample_size") or 32  # UNet2DModel's default config has "sample_size": null
     size = size if isinstance(size, (list, tuple)) else [size, size]
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
@@ -312,7 +312,7 @@ def _load_diffusers(folder: Path, device):
         raise CheckpointError(f"{folder}: diffusers could not load the UNet ({_short(e)})") from None
     try:
         return DiffusionModel(net, meta, device, forward=lambda n, x, t: n(x, t).sample)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise CheckpointError(f"{folder}: {_short(e)}") from None
 
 
