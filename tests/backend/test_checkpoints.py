@@ -164,3 +164,18 @@ def test_diffusers_prediction_types_convert_to_eps(tmp_path, diffusers_folder, p
     x0_ref = out if prediction_type == "sample" else a.sqrt() * X - (1 - a).sqrt() * out
     assert torch.allclose(x0[1:], x0_ref[1:], atol=1e-4)     # (t = 0: 1/√ᾱ_0 amplifies rounding; skip)
     assert math.isfinite(m.score(X, T).abs().max().item())
+
+
+def test_diffusers_folder_without_sample_size(tmp_path):
+    """UNet2DModel's default config has "sample_size": null (was a TypeError); genviz falls back to 32x32."""
+    from diffusers import UNet2DModel
+    from conftest import DIFFUSERS_UNET
+    cfg = {k: v for k, v in DIFFUSERS_UNET.items() if k != "sample_size"}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        UNet2DModel(**cfg).save_pretrained(tmp_path / "nosize")
+    assert json.loads((tmp_path / "nosize" / "config.json").read_text())["sample_size"] is None
+    m = load_checkpoint(tmp_path / "nosize", device="cpu")
+    assert m.data_shape == (1, 32, 32)
+    x = sample(m, "ddim", steps=2, n=1)
+    assert x.shape == (1, 1, 32, 32) and torch.isfinite(x).all()

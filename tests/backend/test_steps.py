@@ -146,21 +146,31 @@ def test_ode_euler_clip_recomputes_eps():
 
 
 def test_ode_heun_step():
+    """Heun with a t-dependent ε̂(x, t) = 0.1 (1 + t/1000) x, so the corrector's timestep matters."""
     t, tp = 700, 300
-    recs = one_step("ode-heun", [t, tp])
+
+    def eps_t(x, tt):
+        return 0.1 * (1 + tt.view(-1, *([1] * (x.dim() - 1))).to(x.dtype) / 1000) * x
+
+    def k(tt):
+        return 0.1 * (1 + tt / 1000)
+
+    m = fn_model(eps_t)
+    recs = list(chain(m, "ode-heun", steps=2, timesteps=[t, tp], x_init=X))
     x = X.double()
     a, ap = acp(t), acp(tp)
     s, sp = math.sqrt((1 - a) / a), math.sqrt((1 - ap) / ap)
     xt = x / math.sqrt(a)
-    e1 = 0.1 * x
+    e1 = k(t) * x
     x_euler = math.sqrt(ap) * (xt + (sp - s) * e1)          # predictor, in model space at t'
-    e2 = 0.1 * x_euler
+    e2 = k(tp) * x_euler                                   # corrector: ε̂ at (x_euler, t')
     expected = math.sqrt(ap) * (xt + (sp - s) * 0.5 * (e1 + e2))   # Karras et al. Alg. 1, trapezoid
     close(recs[1].x, expected)
-    assert not torch.allclose(recs[1].x, one_step("ode-euler", [t, tp])[1].x, atol=1e-3)   # Heun is not Euler
+    euler = list(chain(m, "ode-euler", steps=2, timesteps=[t, tp], x_init=X))
+    assert not torch.allclose(recs[1].x, euler[1].x, atol=1e-3)   # Heun is not Euler
     # the last step (t' = -1, σ' = 0) is a plain Euler step: x' = x/√ᾱ − σ ε̂ = x̂_0
     x1 = recs[1].x.double()
-    close(recs[2].x, x1 / math.sqrt(ap) - sp * 0.1 * x1)
+    close(recs[2].x, x1 / math.sqrt(ap) - sp * k(tp) * x1)
     assert recs[2].sigma == 0.0 and recs[2].t_next == -1
 
 
