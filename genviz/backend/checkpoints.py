@@ -150,7 +150,9 @@ def _check_meta(path: Path, meta) -> None:
         raise CheckpointError(f"{path}: metadata must be a JSON object")
     if meta.get("format", FORMAT) != FORMAT:
         raise CheckpointError(f"{path}: unknown format {meta.get('format')!r}")
-    if int(meta.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
+    if not isinstance(meta.get("format_version", FORMAT_VERSION), int):
+        raise CheckpointError(f"{path}: format_version must be an integer, got {meta.get('format_version')!r}")
+    if meta.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: format version {meta.get('format_version')} is newer than this genviz "
                               f"reads ({FORMAT_VERSION})")
     fam = meta.get("family")
@@ -160,6 +162,9 @@ def _check_meta(path: Path, meta) -> None:
         raise CheckpointError(f"{path}: metadata lacks network.class")
     if not isinstance(meta.get("data"), dict) or "shape" not in meta["data"]:
         raise CheckpointError(f"{path}: metadata lacks data.shape")
+    shape = meta["data"]["shape"]
+    if not isinstance(shape, list) or not all(isinstance(s, int) and s > 0 for s in shape):
+        raise CheckpointError(f"{path}: data.shape must be a list of positive integers, got {shape!r}")
 
 
 def _short(e: Exception) -> str:
