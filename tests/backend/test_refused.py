@@ -77,8 +77,11 @@ def test_metadata_not_json(tmp_path):
     ({"format": "other-format"}, "unknown format 'other-format'"),
     ({"schedule": {"beta_schedule": "sigmoid"}}, "unknown beta schedule 'sigmoid'"),
     ({"schedule": {"prediction_type": "flow"}}, "unsupported prediction_type 'flow'"),
-    # nulls where numbers belong (were TypeErrors escaping load_checkpoint)
-    ({"data": {"shape": [1, None, 8]}}, ""),
+    # nulls or strings where numbers belong (were TypeErrors/ValueErrors escaping load_checkpoint)
+    ({"data": {"shape": [1, None, 8]}}, "data.shape must be a list of positive integers"),
+    ({"data": {"shape": 64}}, "data.shape must be a list of positive integers, got 64"),
+    ({"data": {"shape": [1, -8, 8]}}, "data.shape must be a list of positive integers"),
+    ({"format_version": "one"}, "format_version must be an integer, got 'one'"),
     ({"data": {"shape": [1, 8, 8], "range": None}}, ""),
     ({"schedule": {"num_train_timesteps": None}}, ""),
 ])
@@ -208,3 +211,15 @@ def test_unsupported_extension(tmp_path):
     refused(p, "unsupported file type '.txt'")
     with pytest.raises(CheckpointError, match="unsupported file type"):
         read_metadata(p)
+
+
+def test_list_checkpoints_skips_malformed_metadata(tmp_path, monkeypatch):
+    """A bundled file whose data.shape is not a list used to crash list_checkpoints (tuple(64))."""
+    from safetensors.torch import save_file
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", tmp_path)
+    save_tiny(tmp_path / "good.safetensors")
+    for name, change in [("flat", {"data": {"shape": 64}}), ("ver", {"format_version": None})]:
+        save_file({"w": torch.zeros(1)}, str(tmp_path / f"{name}.safetensors"),
+                  metadata={"genviz": json.dumps({**tiny_metadata(), **change})})
+    assert [i.name for i in checkpoints.list_checkpoints()] == ["good"]
+    refused(tmp_path / "ver.safetensors", "format_version must be an integer, got None")
