@@ -60,6 +60,16 @@ def test_n_defaults(model):
     assert torch.equal(recs[0].x, x_init)
 
 
+def test_x_init_is_converted_to_float32_and_not_modified(model):
+    x64 = torch.randn(2, *SHAPE, dtype=torch.float64)
+    keep = x64.clone()
+    recs = list(chain(model, "ddpm", steps=3, x_init=x64, seed=0))
+    assert recs[0].x.dtype == recs[-1].x.dtype == torch.float32
+    assert torch.equal(recs[0].x, x64.float())
+    assert torch.equal(x64, keep)
+    assert torch.equal(recs[-1].x, sample(model, "ddpm", steps=3, x_init=x64.float(), seed=0))
+
+
 def test_initial_noise_seed_convention(model):
     """Seed s with n = 1 is randn(data_shape) of a generator seeded s."""
     x = initial_noise(model, 1, seed=123)
