@@ -6,7 +6,7 @@ import torch
 
 from genviz.backend import SAMPLERS, ChainStep, chain, get_sampler, initial_noise, sample, samplers_for
 
-from conftest import SHAPE, fn_model, tiny_model
+from tinymodels import SHAPE, fn_model, tiny_model
 
 SAMPLER_NAMES = ["ddpm", "ddim", "ode-euler", "ode-heun"]
 

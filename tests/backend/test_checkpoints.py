@@ -10,7 +10,7 @@ from genviz.backend import (CheckpointInfo, DiffusionModel, list_checkpoints, lo
 from genviz.backend import checkpoints
 from genviz.backend.checkpoints import FORMAT, FORMAT_VERSION
 
-from conftest import SHAPE, save_tiny, tiny_metadata, tiny_unet
+from tinymodels import SHAPE, save_tiny, tiny_metadata, tiny_unet
 
 X = torch.randn(3, *SHAPE, generator=torch.Generator().manual_seed(0))
 T = torch.tensor([0, 417, 999])
@@ -169,7 +169,7 @@ def test_diffusers_prediction_types_convert_to_eps(tmp_path, diffusers_folder, p
 def test_diffusers_folder_without_sample_size(tmp_path):
     """UNet2DModel's default config has "sample_size": null (was a TypeError); genviz falls back to 32x32."""
     from diffusers import UNet2DModel
-    from conftest import DIFFUSERS_UNET
+    from tinymodels import DIFFUSERS_UNET
     cfg = {k: v for k, v in DIFFUSERS_UNET.items() if k != "sample_size"}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)

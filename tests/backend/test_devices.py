@@ -4,7 +4,7 @@ import torch
 
 from genviz.backend import chain, load_checkpoint, resolve_device
 
-from conftest import save_tiny, tiny_model
+from tinymodels import save_tiny, tiny_model
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_MPS = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())

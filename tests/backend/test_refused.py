@@ -9,7 +9,7 @@ import torch
 from genviz.backend import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
 from genviz.backend import checkpoints
 
-from conftest import save_tiny, tiny_metadata, tiny_unet
+from tinymodels import save_tiny, tiny_metadata, tiny_unet
 
 
 def refused(path, match=None):

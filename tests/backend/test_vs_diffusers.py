@@ -17,7 +17,7 @@ import torch
 
 from genviz.backend import chain
 
-from conftest import SHAPE, denoiser_model, tiny_model
+from tinymodels import SHAPE, denoiser_model, tiny_model
 
 diffusers = pytest.importorskip("diffusers")
 
