@@ -16,6 +16,7 @@ RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
     "mnist-classifier": "genviz.backend.training.digit_classifier",
     "mnist-ebm": "genviz.backend.training.mnist_ebm",
+    "toy": "genviz.backend.training.toy",
 }
 
 

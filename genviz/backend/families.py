@@ -245,6 +245,9 @@ class EnergyModel(BaseModel):
             imgs, _ = load_mnist("train")
             idx = torch.randint(0, len(imgs), (n,), generator=generator)
             return to_model_space(imgs[idx.numpy()])
+        toy = toy_data_sampler(self.metadata)
+        if toy is not None:
+            return toy(n, generator)
         raise ValueError(f"{self.name}: no data samples available for init='data'")
 
 
@@ -305,3 +308,56 @@ class ScoreModel(BaseModel):
         if self._sample_data is None:
             raise ValueError(f"{self.name}: no data samples available for init='data'")
         return self._sample_data(n, generator)
+
+
+def toy_data_sampler(metadata: dict):
+    """``sample(n, generator) -> (n, 2)`` for a 2-D toy checkpoint's dataset (metadata ``data.dataset``
+    and ``data.params``), or None when the dataset is not a known toy."""
+    data = metadata.get("data", {})
+    from .toy.datasets import DATASETS, make_dataset
+    if data.get("dataset") not in DATASETS or list(data.get("shape", [])) != [2]:
+        return None
+    ds = make_dataset(data["dataset"], **(data.get("params") or {}))
+    return lambda n, generator: ds.sample(n, generator=generator)
+
+
+class FlowModel(BaseModel):
+    """A normalizing flow with exact density (Dinh et al. 2017; Durkan et al. 2019, neural spline flows).
+
+    The network maps data x to base noise z ~ N(0, I) invertibly; ``log_prob(x)`` = log N(f(x); 0, I)
+    + log|det ∂f/∂x| (change of variables), exact. Sampling pushes z through f⁻¹; the ``flow`` sampler
+    yields the state after each inverse layer (``steps`` = number of layers).
+
+    ``log_prob(x)``: (N, *data_shape) -> (N,) nats. ``sample_from(z)``: (N, *data_shape) -> same.
+    """
+
+    family = "flow"
+
+    @property
+    def n_layers(self) -> int:
+        return int(getattr(self.net, "n_layers", 1))
+
+    @property
+    def default_sampler(self) -> dict:
+        return dict(self.metadata.get("sampler", {"name": "flow", "steps": self.n_layers, "temperature": 1.0}))
+
+    def capabilities(self) -> list[str]:
+        return ["chain"] if self.is_image else ["chain", "density"]
+
+    @torch.inference_mode()
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.log_prob(x.to(self.device))
+
+    @torch.inference_mode()
+    def sample_from(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net.sample_from(z.to(self.device))
+
+    def inverse_layers(self, z: torch.Tensor):
+        with torch.inference_mode():
+            yield from self.net.inverse_layers(z.to(self.device))
+
+    def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        toy = toy_data_sampler(self.metadata)
+        if toy is None:
+            raise ValueError(f"{self.name}: no data samples available for init='data'")
+        return toy(n, generator)

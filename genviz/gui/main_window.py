@@ -12,6 +12,7 @@ from .chain_runner import LoadedModel, list_bundled, load_model
 from .engine import Engine
 from .panels.chain import ChainPanel
 from .panels.checkpoints import CheckpointBrowser
+from .panels.density import DensityPanel
 from .panels.placeholders import PlaceholderPanel
 
 PANELS = ("chain", "interpolation", "density", "canvas")
@@ -54,8 +55,11 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chain_panel, "Chain")
-        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:]}
-        for k, p in self.placeholders.items():
+        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:] if k != "density"}
+        self.density_panel = DensityPanel(self.engine)
+        self.density_panel.message.connect(self.show_message)
+        for k in PANELS[1:]:
+            p = self.density_panel if k == "density" else self.placeholders[k]
             self.tabs.addTab(p, p.title)
         self.setCentralWidget(self.tabs)
 
@@ -180,6 +184,7 @@ class MainWindow(QMainWindow):
         self.browser.set_model(ld)
         for p in self.placeholders.values():
             p.set_model(m)
+        self.density_panel.set_model(m)
         self.chain_panel.set_model(ld, start=False)
         if not (self.autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
             self.chain_panel.reset()
@@ -267,10 +272,14 @@ class MainWindow(QMainWindow):
             self.chain_panel.batch_spin.setValue(batch)
             self.chain_panel.reset(run=True)
             return True
+        if self.current_panel() == "density":
+            return self.density_panel.run_default()
         return False
 
     def default_action_done(self) -> bool:
         """True once the default action has finished (nothing queued, chain finished)."""
+        if self.current_panel() == "density":
+            return self.engine.pending() == 0 and self.density_panel.default_done()
         if self.current_panel() != "chain" or not self.chain_panel.supported():
             return self.engine.pending() == 0
         return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
@@ -315,6 +324,7 @@ class MainWindow(QMainWindow):
         self.speed_timer.stop()
         self.chain_panel.timer.stop()
         self.chain_panel.state.stop()
+        self.density_panel.shutdown()
         self.engine.shutdown()
 
     def closeEvent(self, ev) -> None:  # noqa: N802

@@ -1,0 +1,225 @@
+"""Recipe for the 2-D toy models (``genviz train toy --dataset D --model M [--steps N] --out PATH``):
+the same function trains the bundled ``toy-<dataset>-<model>`` checkpoints and the density panel's
+live models.
+
+Families (one recipe each; hyper-parameters in ``RECIPES``):
+
+- ``ebm``: an MLP energy E(x) trained by maximum likelihood with short-run Langevin negatives
+  (Nijkamp et al. 2019; Xiao 2022 Ch. 5): every step starts chains from uniform noise over the data
+  range, runs K steps of ``genviz.backend.samplers.langevin.ula`` (convention B,
+  x ← x − (η/2)∇E(x) + s·√η ξ, clipped to the range) with the current energy, and descends
+  E(data) − E(samples) + λ (E(data)² + E(samples)²) (Du & Mordatch 2019's regulariser). That chain is
+  the checkpoint's default sampler.
+- ``diffusion``: an MLP ε-network with a sinusoidal time input, DDPM loss ‖ε − ε̂(√ᾱ_t x0 + √(1−ᾱ_t) ε, t)‖²
+  (Ho et al. 2020, Eq. 14), linear β 1e-4..0.02, T = 1000, weights averaged by EMA (0.999); a genviz
+  ``DiffusionModel``, so the DDPM/DDIM/ODE samplers run it. Default sampler: DDPM, 1000 steps.
+- ``flow``: a neural spline flow (zuko ``NSF``, Durkan et al. 2019) trained by exact maximum likelihood.
+
+Data: fresh draws from ``genviz.backend.toy.datasets.make_dataset(D)`` (a pool of 100,000 points drawn
+once with the seed). Runs on one CPU thread in seconds to minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ..checkpoints import save_checkpoint
+from ..toy.datasets import DATASETS, make_dataset
+
+MODELS = ("ebm", "diffusion", "flow")
+RECIPES = {
+    "ebm": dict(steps=2000, batch_size=256, lr=2e-3, hidden=128, depth=3, fourier=64, fourier_scale=1.5, K=30, eta=0.1,
+                noise_scale=0.1, reg=0.001),
+    "diffusion": dict(steps=15000, batch_size=512, lr=1e-3, hidden=128, depth=4, temb=32, ema=0.999, T=1000),
+    "flow": dict(steps=6000, batch_size=512, lr=2e-3, transforms=5, bins=16, hidden=64, scale=2.0),
+}
+
+
+class Cancelled(Exception):
+    """Raised inside ``train`` when ``should_stop()`` returned True."""
+
+
+def _metadata(dataset, ds, model, hp, steps_done, seconds, loss, seed):
+    lo, hi = ds.bounds
+    meta = {
+        "name": f"toy-{dataset}-{model}",
+        "description": f"{model} on the 2-D toy dataset {dataset} ({ds.description})",
+        "data": {"shape": [2], "range": [lo, hi], "dataset": dataset, "params": dict(ds.params), "kind": "vector"},
+        "training": {"recipe": f"genviz train toy --dataset {dataset} --model {model} --steps {hp['steps']}",
+                     "module": "genviz.backend.training.toy",
+                     "data_source": f"genviz.backend.toy.datasets.make_dataset({dataset!r}): {ds.description}; "
+                                    f"100,000 points drawn with seed {seed}",
+                     "steps_done": steps_done, "seconds": round(seconds, 1), "loss_final": loss, "seed": seed,
+                     **hp},
+    }
+    if model == "ebm":
+        meta.update(family="ebm", network={"class": "ToyEnergyMLP", "config": dict(hidden=hp["hidden"], depth=hp["depth"], fourier=hp["fourier"],
+                                                                       fourier_scale=hp["fourier_scale"])},
+                    energy={"sign": "energy"},
+                    sampler={"name": "ula", "steps": hp["K"], "step_size": hp["eta"], "convention": "B",
+                             "noise_scale": hp["noise_scale"], "init": "uniform", "clip": True})
+    elif model == "diffusion":
+        meta.update(family="diffusion", network={"class": "ToyEpsMLP", "config": dict(hidden=hp["hidden"], depth=hp["depth"], temb=hp["temb"])},
+                    schedule={"beta_schedule": "linear", "num_train_timesteps": hp["T"], "beta_start": 1e-4,
+                              "beta_end": 0.02, "prediction_type": "epsilon", "clip_sample": True},
+                    sampler={"name": "ddpm", "steps": hp["T"]})
+    else:
+        meta.update(family="flow", network={"class": "ToySplineFlow", "config": dict(transforms=hp["transforms"], bins=hp["bins"], hidden=hp["hidden"], scale=hp["scale"])},
+                    sampler={"name": "flow", "steps": hp["transforms"], "temperature": 1.0})
+    return meta
+
+
+def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = None, out=None, seed: int = 0,
+          dataset_obj=None, log=print, progress=None, should_stop=None, save_every: int = 1000, **overrides):
+    """Train one toy model; return the loaded family object (``EnergyModel``/``DiffusionModel``/``FlowModel``).
+
+    Args:
+        dataset: a name in ``DATASETS`` (or any label when ``dataset_obj`` — e.g. a user-drawn dataset — is given).
+        model: ``ebm``, ``diffusion`` or ``flow``.
+        steps: optimisation steps (default: the recipe's).
+        out: save the checkpoint here (every ``save_every`` steps and at the end); None = don't save.
+        progress: called ``progress(step, steps, loss)`` every few steps (for a progress bar).
+        should_stop: polled every step; returning True raises ``Cancelled``.
+        **overrides: recipe hyper-parameters (see ``RECIPES``).
+    Raises: ValueError for an unknown dataset/model/hyper-parameter or steps < 1; Cancelled.
+    """
+    from ..families import DiffusionModel, EnergyModel, FlowModel
+    from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToySplineFlow
+    from ..samplers.langevin import ula
+    if model not in MODELS:
+        raise ValueError(f"unknown toy model {model!r}; available: {', '.join(MODELS)}")
+    ds = dataset_obj if dataset_obj is not None else make_dataset(dataset)
+    hp = dict(RECIPES[model])
+    for k, v in overrides.items():
+        if k not in hp:
+            raise ValueError(f"{model} recipe has no parameter {k!r} (parameters: {', '.join(hp)})")
+        hp[k] = type(hp[k])(v)
+    if steps is not None:
+        hp["steps"] = int(steps)
+    if hp["steps"] < 1:
+        raise ValueError(f"steps must be >= 1, got {hp['steps']}")
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    pool = ds.sample(100_000, seed=seed)
+    lo, hi = ds.bounds
+    B = hp["batch_size"]
+    meta = lambda done, sec, loss: _metadata(dataset, ds, model, hp, done, sec, loss, seed)  # noqa: E731
+
+    if model == "ebm":
+        net = ToyEnergyMLP(hp["hidden"], hp["depth"], hp["fourier"], hp["fourier_scale"])
+        fam = EnergyModel(net, meta(0, 0, None))
+        net.train().requires_grad_(True)
+        params = dict(steps=hp["K"], step_size=hp["eta"], convention="B", noise_scale=hp["noise_scale"], clip=True)
+    elif model == "diffusion":
+        net = ToyEpsMLP(hp["hidden"], hp["depth"], hp["temb"])
+        fam = DiffusionModel(copy.deepcopy(net), meta(0, 0, None))
+        ema = fam.net
+        net.train()
+        acp = fam.alphas_cumprod
+    else:
+        net = ToySplineFlow(hp["transforms"], hp["bins"], hp["hidden"], hp["scale"])
+        net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=hp["lr"])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i / hp["steps"], 1.0))) * 0.9 + 0.1)
+    t0 = time.time()
+    avg = None
+
+    def save(done, loss):
+        sd = (ema if model == "diffusion" else net).state_dict()
+        save_checkpoint(out, sd, meta(done, time.time() - t0, loss))
+
+    for it in range(1, hp["steps"] + 1):
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"training cancelled at step {it - 1}")
+        x = pool[torch.randint(0, len(pool), (B,), generator=g)]
+        if model == "ebm":
+            x_init = torch.rand((B, 2), generator=g) * (hi - lo) + lo
+            x_neg = None
+            for rec in ula(fam, x_init, generator=g, **params):
+                x_neg = rec.x
+            e_pos, e_neg = net(x), net(x_neg)
+            loss = e_pos.mean() - e_neg.mean() + hp["reg"] * (e_pos ** 2 + e_neg ** 2).mean()
+        elif model == "diffusion":
+            t = torch.randint(0, hp["T"], (B,), generator=g)
+            eps = torch.randn((B, 2), generator=g)
+            a = acp[t][:, None]
+            loss = ((net(a.sqrt() * x + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()
+        else:
+            loss = -net.log_prob(x).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if model == "flow":
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        sched.step()
+        if model == "diffusion":
+            with torch.no_grad():
+                for pe, pn in zip(ema.parameters(), net.parameters()):
+                    pe.mul_(hp["ema"]).add_(pn.detach(), alpha=1 - hp["ema"])
+        lv = float(loss.detach())
+        if not math.isfinite(lv):
+            raise ValueError(f"training diverged at step {it} (loss {lv})")
+        avg = lv if avg is None else 0.98 * avg + 0.02 * lv
+        if progress is not None and (it % 10 == 0 or it == hp["steps"]):
+            progress(it, hp["steps"], avg)
+        if it % 500 == 0 and log is not None:
+            el = time.time() - t0
+            log(f"step {it}/{hp['steps']} loss {avg:+.4f} {it / el:.1f} it/s {el:.0f} s")
+        if out is not None and (it % save_every == 0 or it == hp["steps"]):
+            save(it, avg)
+
+    final = meta(hp["steps"], time.time() - t0, avg)
+    if model == "ebm":
+        net.eval().requires_grad_(False)
+        result = EnergyModel(net, final)
+    elif model == "diffusion":
+        result = DiffusionModel(ema, final)
+    else:
+        result = FlowModel(net, final)
+    if out is not None:
+        result.path = str(out)
+    return result
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # becomes one ``genviz: error:`` line in the CLI (exit 1)
+        raise ValueError(f"train toy: {message}")
+
+
+def main(argv=None):
+    p = _Parser(prog="genviz train toy",
+                                description="Train a 2-D toy model (the recipe of the bundled toy-* checkpoints).")
+    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--model", required=True, choices=MODELS)
+    p.add_argument("--steps", type=int, default=None, help="optimisation steps (default: the recipe's)")
+    p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/toy-D-M.safetensors)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a recipe hyper-parameter")
+    a = p.parse_args(argv)
+    out = Path(a.out or f"checkpoints/toy-{a.dataset}-{a.model}.safetensors")
+    if out.suffix != ".safetensors":
+        raise ValueError(f"--out {out}: extension must be .safetensors")
+    if not (out.parent if str(out.parent) else Path(".")).is_dir():
+        raise ValueError(f"--out {out}: folder {out.parent} does not exist")
+    if a.steps is not None and a.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {a.steps}")
+    overrides = {}
+    for item in a.set:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = v.strip()
+    torch.set_num_threads(max(1, a.threads))
+    train(a.dataset, a.model, a.steps, out, a.seed, **overrides)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
