@@ -29,7 +29,7 @@ def test_window_opens_with_model(window):
     assert window.loaded.classifier is not None and not p.bars.isHidden()
     # placeholders say so
     assert "later release" in window.placeholders["interpolation"].label.text()
-    assert "does not support" in window.placeholders["density"].label.text()
+    assert "not a 2-D toy model" in window.density_panel.model_label.text()
     assert "will support" in window.placeholders["canvas"].label.text()
     rec = p.state.shown_record()
     assert rec.index == 0 and rec.x.shape == (16, 1, 28, 28) and rec.x.dtype == torch.float32

@@ -1,0 +1,157 @@
+"""The density panel, offscreen: every view for every family, particles (dots and density image),
+figure export, train-live with progress and cancel, and its place in the main window."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from genviz.backend.training.toy import train
+from genviz.gui.engine import Engine
+from genviz.gui.panels.density import MAX_DOTS, DensityPanel
+
+TINY = {"ebm": dict(hidden=16, K=5), "diffusion": dict(hidden=16, T=100), "flow": dict(hidden=16, transforms=2, bins=4)}
+
+
+@pytest.fixture(scope="module")
+def tiny_models():
+    return {f: train("8gaussians", f, 15, None, log=None, **kw) for f, kw in TINY.items()}
+
+
+@pytest.fixture
+def panel(qtbot):
+    eng = Engine()
+    eng.start()
+    p = DensityPanel(eng)
+    qtbot.addWidget(p)
+    p.resize(1200, 800)
+    p.show()
+    qtbot.waitUntil(lambda: p.result is not None, timeout=30000)
+    yield p
+    p.shutdown()
+    eng.shutdown()
+    assert not eng.isRunning()
+
+
+def _set(p, qtbot, model):
+    with qtbot.waitSignal(p.computed, timeout=120000):
+        p.set_model(model)
+    assert p.result["model"] is model
+
+
+def test_data_only_on_start(panel):
+    r = panel.result
+    assert panel.dataset.name == "25gaussians" and r["data"].shape == (2500, 2) and r["samples"] is None
+    assert "data only" in panel.readout.text()
+    panel.image_combo.setCurrentIndex(list(panel.image_combo.itemData(i) for i in range(4)).index("data"))
+    assert panel.image.isVisible() and panel.image.image.shape == (150, 150)
+
+
+@pytest.mark.parametrize("family", ["ebm", "diffusion", "flow"])
+def test_every_view_renders_for_each_family(panel, qtbot, tiny_models, family, tmp_path):
+    m = tiny_models[family]
+    _set(panel, qtbot, m)
+    r = panel.result
+    assert panel.dataset.name == "8gaussians" and r["samples"].shape == (2500, 2)
+    lo, hi, res = r["grid"]
+    assert res == (56 if family == "diffusion" else 150)
+    assert abs(r["density"].sum() * ((hi - lo) / res) ** 2 - 1) < 1e-3      # normalised on the grid
+    assert r["kind"] == {"ebm": "neg_energy", "diffusion": "ode", "flow": "flow"}[family]
+    text = panel.readout.text()
+    assert "test log-likelihood" in text and "modes covered" in text and "MMD" in text
+    assert np.isfinite(r["readouts"]["log_likelihood"])
+    views = [panel.image_combo.itemData(i) for i in range(panel.image_combo.count())]
+    for v in views:
+        panel.image_combo.setCurrentIndex(views.index(v))
+        if v in ("logp", "density"):
+            assert panel.image.isVisible() and panel.image.image.shape == (res, res)
+        elif v == "none":
+            assert not panel.image.isVisible()
+    for key, cb in panel.checks.items():
+        cb.setChecked(True)
+    assert len(panel.data_dots.data) == 2500 and len(panel.sample_dots.data) == 2500
+    xs, _ = panel.score_curve.getData()
+    assert len(xs) == 2 * 21 * 21 and np.isfinite(xs).all()
+    panel.checks["score"].setChecked(False)
+    assert panel.score_curve.getData()[0] is None or len(panel.score_curve.getData()[0]) == 0
+    img = panel.grab().toImage()
+    assert img.width() >= 1000 and img.height() >= 700
+    out = tmp_path / "fig.png"
+    panel.export_figure(out)
+    with Image.open(out) as im:
+        assert im.size[0] >= 1200 and np.asarray(im.convert("L")).std() > 5   # not blank
+    panel.layout_combo.setCurrentIndex(1)
+    assert panel.stack.currentIndex() == 1 and panel.fig_logp.image.shape == (res, res)
+    assert "sums to 1.000" in panel.fig_caption.text
+
+
+def test_diffusion_score_at_chosen_t(panel, qtbot, tiny_models):
+    _set(panel, qtbot, tiny_models["diffusion"])
+    panel.checks["score"].setChecked(True)
+    before = panel.result["score"][1].copy()
+    panel.t_spin.setValue(80)
+    qtbot.waitUntil(lambda: not np.allclose(panel.result["score"][1], before), timeout=20000)
+    import torch
+    pts, vec = panel.result["score"]
+    ref = tiny_models["diffusion"].score(torch.as_tensor(pts), 80).numpy()
+    assert np.allclose(vec, ref, atol=1e-5)
+
+
+def test_particles_dots_trails_and_density_image(panel, qtbot, tiny_models):
+    _set(panel, qtbot, tiny_models["flow"])
+    panel.slow_check.setChecked(False)
+    panel.n_spin.setValue(300)
+    panel.run_chain()
+    assert not panel.run_btn.isEnabled() and panel.cancel_btn.isEnabled()
+    qtbot.waitUntil(lambda: not panel.chain_running, timeout=30000)
+    assert panel.run_btn.isEnabled() and panel.frames_drawn >= 1
+    assert len(panel.particle_dots.data) == 300 and not panel.particle_image.isVisible()
+    assert "step 2 / 2" in panel.chain_label.text()
+    panel.n_spin.setValue(MAX_DOTS + 1000)
+    panel.run_chain()
+    qtbot.waitUntil(lambda: not panel.chain_running, timeout=30000)
+    panel._draw_particles(force=True)
+    assert panel.particle_image.isVisible() and len(panel.particle_dots.data) == 0
+    assert "density image" in panel.chain_label.text()
+    panel.checks["particles"].setChecked(False)
+    assert not panel.particle_image.isVisible()
+
+
+def test_train_live_cancel_then_complete(panel, qtbot):
+    panel.set_dataset("8gaussians")
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.busy, timeout=20000)
+    panel.family_combo.setCurrentText("flow")
+    panel.train_steps.setValue(100000)
+    panel.train_live()
+    assert panel.training and panel.cancel_btn.isEnabled() and not panel.train_btn.isEnabled()
+    qtbot.waitUntil(lambda: panel._train_progress[0] >= 10, timeout=30000)
+    panel.refresh()
+    assert "training: step" in panel.progress.format()
+    panel.cancel()
+    qtbot.waitUntil(lambda: not panel.training, timeout=30000)
+    assert panel.progress.format() == "cancelled" and panel.model is None and panel.train_btn.isEnabled()
+    panel.train_steps.setValue(30)
+    with qtbot.waitSignal(panel.computed, timeout=120000):
+        panel.train_live()
+    assert panel.model is not None and panel.model.family == "flow" and panel.model.name == "live-8gaussians-flow"
+    assert panel.progress.value() == 100 and "modes covered" in panel.readout.text()
+
+
+def test_main_window_density_tab(qtbot, tiny_ckpt, tmp_path):
+    import torch
+    from genviz.backend import save_checkpoint
+    from genviz.gui.main_window import MainWindow
+    m = train("8gaussians", "flow", 5, tmp_path / "toy-8-flow.safetensors", log=None, **TINY["flow"])
+    w = MainWindow(device="cpu")
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.modelLoaded, timeout=30000):
+        w.load(tiny_ckpt)
+    assert w.tabs.widget(2) is w.density_panel and "not a 2-D toy model" in w.density_panel.model_label.text()
+    with qtbot.waitSignal(w.modelLoaded, timeout=30000):
+        w.load(str(tmp_path / "toy-8-flow.safetensors"))
+    w.set_panel("density")
+    assert w.run_default_action()
+    qtbot.waitUntil(w.default_action_done, timeout=120000)
+    assert w.density_panel.model.family == "flow" and w.density_panel.result["samples"].shape == (2500, 2)
+    w.close()
+    assert not w.engine.isRunning()
+    del m, torch, save_checkpoint
