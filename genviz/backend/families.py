@@ -361,3 +361,54 @@ class FlowModel(BaseModel):
         if toy is None:
             raise ValueError(f"{self.name}: no data samples available for init='data'")
         return toy(n, generator)
+
+
+class LatentToyModel(BaseModel):
+    """A latent-variable 2-D toy model: a VAE (family ``vae``) or a GAN (family ``gan``), x = g(z),
+    z ~ N(0, I) of ``latent_dim``. The ``decode`` sampler yields z and then g(z) (VAE: the decoder mean,
+    plus N(0, obs_std² I) noise with ``obs_noise``).
+
+    VAE: ``elbo(x)`` -> (N,) nats, a lower bound on log p(x) (Kingma & Welling 2014, Eq. 3).
+    GAN: no density (``elbo`` raises ValueError); ``discriminate(x)`` -> (N,) logits.
+    """
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.net.latent)
+
+    @property
+    def default_sampler(self) -> dict:
+        return dict(self.metadata.get("sampler", {"name": "decode", "steps": 1}))
+
+    def capabilities(self) -> list[str]:
+        return ["chain"] if self.is_image else ["chain", "density"]
+
+    @torch.inference_mode()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        z = z.to(self.device)
+        return self.net.decode(z) if self.family == "vae" else self.net.generate(z)
+
+    @torch.inference_mode()
+    def elbo(self, x: torch.Tensor, k: int = 8) -> torch.Tensor:
+        if self.family != "vae":
+            raise ValueError(f"a {self.family} model has no density or ELBO")
+        g = torch.Generator().manual_seed(0)
+        return self.net.elbo(x.to(self.device), k=k, generator=g)
+
+    @torch.inference_mode()
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.discriminate(x.to(self.device))
+
+    def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        toy = toy_data_sampler(self.metadata)
+        if toy is None:
+            raise ValueError(f"{self.name}: no data samples available for init='data'")
+        return toy(n, generator)
+
+
+class VAEModel(LatentToyModel):
+    family = "vae"
+
+
+class GANModel(LatentToyModel):
+    family = "gan"

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from genviz.backend import list_checkpoints, load_checkpoint, sample
-from genviz.backend.families import DiffusionModel, EnergyModel, FlowModel
+from genviz.backend.families import DiffusionModel, EnergyModel, FlowModel, GANModel, VAEModel
 from genviz.backend.toy.datasets import make_dataset
 from genviz.backend.toy.density import Grid, evaluate_on_grid, grid_mass
 from genviz.backend.toy.lab import ode_log_density, readouts, score_field
@@ -64,8 +64,10 @@ def test_flow_density_integrates_to_one():
 
 
 def test_tiny_training_of_each_family_and_roundtrip(tmp_path):
-    for fam, cls in (("ebm", EnergyModel), ("diffusion", DiffusionModel), ("flow", FlowModel)):
-        kw = {"ebm": dict(hidden=16, K=5), "diffusion": dict(hidden=16, T=100), "flow": dict(hidden=16, transforms=2)}[fam]
+    for fam, cls in (("ebm", EnergyModel), ("diffusion", DiffusionModel), ("flow", FlowModel), ("vae", VAEModel),
+                     ("gan", GANModel)):
+        kw = {"ebm": dict(hidden=16, K=5), "diffusion": dict(hidden=16, T=100), "flow": dict(hidden=16, transforms=2),
+              "vae": dict(hidden=16), "gan": dict(hidden=16)}[fam]
         out = tmp_path / f"toy-{fam}.safetensors"
         seen = []
         m = train("8gaussians", fam, 20, out, log=None, progress=lambda i, n, l: seen.append(i), **kw)
@@ -80,7 +82,7 @@ def test_tiny_training_of_each_family_and_roundtrip(tmp_path):
     with pytest.raises(Cancelled):
         train("8gaussians", "flow", 100, None, log=None, should_stop=lambda: True)
     with pytest.raises(ValueError, match="unknown toy model"):
-        train("8gaussians", "gan", 10)
+        train("8gaussians", "wgan", 10)
     with pytest.raises(ValueError, match="no parameter"):
         train("8gaussians", "flow", 10, bogus=1)
 
@@ -117,3 +119,19 @@ def test_bundled_toys_listed_with_dataset():
             i = infos[f"toy-{d}-{f}"]
             assert i.dataset == d and i.family == f and i.data_shape == (2,)
             assert i.size_bytes < 3_000_000
+
+
+def test_vae_elbo_is_a_lower_bound_and_gan_has_no_density():
+    torch.manual_seed(0)
+    vae = train("8gaussians", "vae", 300, None, log=None, hidden=32)
+    g = Grid(-6, 6, 200)
+    # exp(ELBO) integrates to at most 1 (ELBO <= log p), and is not degenerate
+    mass = grid_mass(torch.exp(evaluate_on_grid(vae.elbo, g)).numpy(), g)
+    assert 0.05 < mass <= 1.0 + 1e-3
+    gan = train("8gaussians", "gan", 20, None, log=None, hidden=16)
+    with pytest.raises(ValueError, match="no density"):
+        gan.elbo(torch.zeros(2, 2))
+    with pytest.raises(ValueError):
+        score_field(gan, torch.zeros(2, 2))
+    r = readouts(gan, make_dataset("8gaussians"), n=200, test_points=50, grid=Grid(-3.5, 3.5, 50))
+    assert r["log_likelihood"] is None and r["density_kind"] is None and r["mmd2"] is not None

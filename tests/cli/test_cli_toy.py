@@ -60,7 +60,7 @@ def test_sample_toy_npz(toy_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("args,fragment", [
     (["train", "toy", "--dataset", "nope", "--model", "flow"], "invalid choice"),
-    (["train", "toy", "--dataset", "moons", "--model", "gan"], "invalid choice"),
+    (["train", "toy", "--dataset", "moons", "--model", "wgan"], "invalid choice"),
     (["train", "toy", "--model", "flow"], "required"),
     (["train", "toy", "--dataset", "moons", "--model", "flow", "--steps", "0"], "--steps must be >= 1"),
     (["train", "toy", "--dataset", "moons", "--model", "flow", "--out", "x.pt"], "extension"),

@@ -102,3 +102,61 @@ class ToySplineFlow(nn.Module):
     def sample_from(self, z: torch.Tensor) -> torch.Tensor:
         """x = f⁻¹(z) for base noise z (N, 2)."""
         return self.flow().transform.inv(z) * self.scale
+
+
+class ToyVAE(nn.Module):
+    """A 2-D VAE (Kingma & Welling 2014): encoder x (N, 2) -> (μ, log σ²) of q(z|x), z (N, latent);
+    decoder z -> mean of p(x|z) = N(dec(z), ``obs_std``² I) with a fixed observation std.
+
+    ``elbo(x)`` -> (N,) nats: E_q[log p(x|z)] − KL(q(z|x) ‖ N(0, I)) (one reparameterised sample
+    per point, or ``k`` averaged), a lower bound on log p(x).
+    """
+
+    def __init__(self, hidden: int = 128, latent: int = 2, obs_std: float = 0.1):
+        super().__init__()
+        self.config = dict(hidden=hidden, latent=latent, obs_std=obs_std)
+        self.latent, self.obs_std = latent, float(obs_std)
+        self.enc = _mlp(2, hidden, 2, 2 * latent)
+        self.dec = _mlp(latent, hidden, 3, 2)
+
+    def encode(self, x):
+        mu, logvar = self.enc(x).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12, 8)
+
+    def decode(self, z):
+        return self.dec(z)
+
+    def elbo(self, x, k: int = 1, generator=None):
+        mu, logvar = self.encode(x)
+        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(-1)
+        rec = 0.0
+        for _ in range(k):
+            eps = torch.randn(mu.shape, generator=generator, device=mu.device) if generator is not None else torch.randn_like(mu)
+            xr = self.decode(mu + (0.5 * logvar).exp() * eps)
+            rec = rec + (-((x - xr) ** 2).sum(-1) / (2 * self.obs_std ** 2)
+                         - x.shape[-1] * (math.log(self.obs_std) + 0.5 * math.log(2 * math.pi)))
+        return rec / k - kl
+
+    def forward(self, x):
+        return self.elbo(x)
+
+
+class ToyGAN(nn.Module):
+    """A 2-D GAN (Goodfellow et al. 2014): generator G: z (N, latent) -> x (N, 2) and discriminator
+    D: x -> logit (N,). It has no density: only samples (and D's opinion)."""
+
+    def __init__(self, hidden: int = 128, latent: int = 2):
+        super().__init__()
+        self.config = dict(hidden=hidden, latent=latent)
+        self.latent = latent
+        self.G = _mlp(latent, hidden, 3, 2)
+        self.D = _mlp(2, hidden, 3, 1)
+
+    def generate(self, z):
+        return self.G(z)
+
+    def discriminate(self, x):
+        return self.D(x).squeeze(-1)
+
+    def forward(self, z):
+        return self.G(z)

@@ -84,7 +84,8 @@ def ode_log_density(model, x: torch.Tensor, steps: int = 100, batch: int = 8192)
 
 def log_density_fn(model, ode_steps: int = 100):
     """(fn (M, 2) -> (M,) log-density, kind) for a model: ``neg_energy`` (EBM, unnormalised), ``flow``
-    (exact) or ``ode`` (diffusion, probability-flow ODE). ValueError for other families (GAN: none)."""
+    (exact), ``ode`` (diffusion, probability-flow ODE) or ``elbo`` (VAE, a lower bound on log p).
+    ValueError for other families (a GAN has no density)."""
     fam = model.family
     if fam == "ebm":
         def fn(x):
@@ -95,12 +96,15 @@ def log_density_fn(model, ode_steps: int = 100):
         return (lambda x: model.log_prob(x).cpu()), "flow"
     if fam == "diffusion":
         return (lambda x: ode_log_density(model, x, steps=ode_steps)), "ode"
+    if fam == "vae":
+        return (lambda x: model.elbo(x).cpu()), "elbo"
     raise ValueError(f"a {fam} model has no density to draw")
 
 
 def score_field(model, points: torch.Tensor, t: int | None = None) -> torch.Tensor:
-    """∇_x log p(x) at points (M, 2) -> (M, 2): −∇E (EBM), ∇ log p by autograd (flow), or the
-    diffusion score −ε̂(x, t)/√(1−ᾱ_t) at timestep t (default 0)."""
+    """∇_x log p(x) at points (M, 2) -> (M, 2): −∇E (EBM), ∇ log p by autograd (flow), ∇ ELBO (VAE,
+    fixed noise), or the diffusion score −ε̂(x, t)/√(1−ᾱ_t) at timestep t (default 0).
+    ValueError for a GAN (no density, no score)."""
     fam = model.family
     pts = torch.as_tensor(points, dtype=torch.float32).to(model.device)
     if fam == "ebm":
@@ -112,6 +116,11 @@ def score_field(model, points: torch.Tensor, t: int | None = None) -> torch.Tens
         with torch.inference_mode(False), torch.enable_grad():
             xg = pts.clone().requires_grad_(True)
             (g,) = torch.autograd.grad(model.net.log_prob(xg).sum(), xg)
+        return g.detach().cpu()
+    if fam == "vae":
+        with torch.inference_mode(False), torch.enable_grad():
+            xg = pts.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(model.net.elbo(xg, k=8, generator=torch.Generator().manual_seed(0)).sum(), xg)
         return g.detach().cpu()
     raise ValueError(f"a {fam} model has no score to draw")
 

@@ -14,6 +14,9 @@ Families (one recipe each; hyper-parameters in ``RECIPES``):
   (Ho et al. 2020, Eq. 14), linear β 1e-4..0.02, T = 1000, weights averaged by EMA (0.999); a genviz
   ``DiffusionModel``, so the DDPM/DDIM/ODE samplers run it. Default sampler: DDPM, 1000 steps.
 - ``flow``: a neural spline flow (zuko ``NSF``, Durkan et al. 2019) trained by exact maximum likelihood.
+- ``vae``: an MLP VAE with a 2-D latent and fixed observation std, trained on the negative ELBO
+  (Kingma & Welling 2014); the ELBO is its (lower-bound) density.
+- ``gan``: an MLP GAN with the non-saturating loss (Goodfellow et al. 2014, §3); no density.
 
 Data: fresh draws from ``genviz.backend.toy.datasets.make_dataset(D)`` (a pool of 100,000 points drawn
 once with the seed). Runs on one CPU thread in seconds to minutes.
@@ -32,12 +35,14 @@ import torch
 from ..checkpoints import save_checkpoint
 from ..toy.datasets import DATASETS, make_dataset
 
-MODELS = ("ebm", "diffusion", "flow")
+MODELS = ("ebm", "diffusion", "flow", "vae", "gan")
 RECIPES = {
     "ebm": dict(steps=2000, batch_size=256, lr=2e-3, hidden=128, depth=3, fourier=64, fourier_scale=1.5, K=30, eta=0.1,
                 noise_scale=0.1, reg=0.001),
     "diffusion": dict(steps=15000, batch_size=512, lr=1e-3, hidden=128, depth=4, temb=32, ema=0.999, T=1000),
     "flow": dict(steps=6000, batch_size=512, lr=2e-3, transforms=5, bins=16, hidden=64, scale=2.0),
+    "vae": dict(steps=4000, batch_size=256, lr=1e-3, hidden=128, latent=2, obs_std=0.1),
+    "gan": dict(steps=4000, batch_size=256, lr=5e-4, hidden=128, latent=2),
 }
 
 
@@ -69,6 +74,12 @@ def _metadata(dataset, ds, model, hp, steps_done, seconds, loss, seed):
                     schedule={"beta_schedule": "linear", "num_train_timesteps": hp["T"], "beta_start": 1e-4,
                               "beta_end": 0.02, "prediction_type": "epsilon", "clip_sample": True},
                     sampler={"name": "ddpm", "steps": hp["T"]})
+    elif model == "vae":
+        meta.update(family="vae", network={"class": "ToyVAE", "config": dict(hidden=hp["hidden"], latent=hp["latent"], obs_std=hp["obs_std"])},
+                    sampler={"name": "decode", "steps": 1, "obs_noise": True})
+    elif model == "gan":
+        meta.update(family="gan", network={"class": "ToyGAN", "config": dict(hidden=hp["hidden"], latent=hp["latent"])},
+                    sampler={"name": "decode", "steps": 1})
     else:
         meta.update(family="flow", network={"class": "ToySplineFlow", "config": dict(transforms=hp["transforms"], bins=hp["bins"], hidden=hp["hidden"], scale=hp["scale"])},
                     sampler={"name": "flow", "steps": hp["transforms"], "temperature": 1.0})
@@ -89,8 +100,8 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
         **overrides: recipe hyper-parameters (see ``RECIPES``).
     Raises: ValueError for an unknown dataset/model/hyper-parameter or steps < 1; Cancelled.
     """
-    from ..families import DiffusionModel, EnergyModel, FlowModel
-    from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToySplineFlow
+    from ..families import DiffusionModel, EnergyModel, FlowModel, GANModel, VAEModel
+    from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
     from ..samplers.langevin import ula
     if model not in MODELS:
         raise ValueError(f"unknown toy model {model!r}; available: {', '.join(MODELS)}")
@@ -122,10 +133,16 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
         ema = fam.net
         net.train()
         acp = fam.alphas_cumprod
+    elif model == "vae":
+        net = ToyVAE(hp["hidden"], hp["latent"], hp["obs_std"])
+    elif model == "gan":
+        net = ToyGAN(hp["hidden"], hp["latent"])
+        opt_d = torch.optim.Adam(net.D.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
     else:
         net = ToySplineFlow(hp["transforms"], hp["bins"], hp["hidden"], hp["scale"])
         net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=hp["lr"])
+    opt = torch.optim.Adam(net.G.parameters() if model == "gan" else net.parameters(), lr=hp["lr"],
+                           betas=(0.5, 0.999) if model == "gan" else (0.9, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i / hp["steps"], 1.0))) * 0.9 + 0.1)
     t0 = time.time()
     avg = None
@@ -150,6 +167,19 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
             eps = torch.randn((B, 2), generator=g)
             a = acp[t][:, None]
             loss = ((net(a.sqrt() * x + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()
+        elif model == "vae":
+            loss = -net.elbo(x, generator=g).mean()
+        elif model == "gan":
+            bce = torch.nn.functional.binary_cross_entropy_with_logits
+            z = torch.randn((B, hp["latent"]), generator=g)
+            fake = net.generate(z)
+            d_real, d_fake = net.discriminate(x), net.discriminate(fake.detach())
+            loss_d = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            d_gen = net.discriminate(fake)
+            loss = bce(d_gen, torch.ones_like(d_gen))      # non-saturating generator loss
         else:
             loss = -net.log_prob(x).mean()
         opt.zero_grad(set_to_none=True)
@@ -180,6 +210,10 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
         result = EnergyModel(net, final)
     elif model == "diffusion":
         result = DiffusionModel(ema, final)
+    elif model == "vae":
+        result = VAEModel(net, final)
+    elif model == "gan":
+        result = GANModel(net, final)
     else:
         result = FlowModel(net, final)
     if out is not None:

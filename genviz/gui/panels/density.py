@@ -23,7 +23,7 @@ LOG_SPAN = 30.0          # log-density images show at most this many nats below 
 TRAIL_MAX = 2000         # trails only for up to this many particles
 DATASETS = ("25gaussians", "8gaussians", "9gaussians", "swissroll", "moons", "circles", "checkerboard",
             "pinwheel", "2spirals")
-FAMILIES = ("ebm", "diffusion", "flow")
+FAMILIES = ("ebm", "diffusion", "flow", "vae", "gan")
 IMAGE_VIEWS = {
     "none": "none",
     "logp": "−E(x) / log p(x) on the grid",
@@ -48,7 +48,7 @@ def compute_views(model, dataset, res: int = 150, n: int = 2500, seed: int = 0, 
     """
     import torch
     from genviz.backend.toy.density import Grid, evaluate_on_grid, normalised_density
-    from genviz.backend.toy.lab import grid_views, model_samples, readouts, score_field
+    from genviz.backend.toy.lab import grid_views, model_samples, readouts
     lo, hi = dataset.bounds
     out = {"data": dataset.sample(n, seed=seed + 1).numpy(), "samples": None, "logp": None, "density": None,
            "score": None, "readouts": None, "kind": None, "model": model}
@@ -65,9 +65,12 @@ def compute_views(model, dataset, res: int = 150, n: int = 2500, seed: int = 0, 
         return out
     x = model_samples(model, n, seed)
     out["samples"] = x.numpy()
-    v = grid_views(model, g, ode_steps=ode_steps)
-    out.update(logp=v["log_density"], density=v["density"], kind=v["kind"], log_z=v["log_z"])
-    out["score"] = score_arrows(model, dataset, score_t)
+    if fam == "gan":  # no density: show the discriminator's logit instead (Goodfellow et al. 2014)
+        out.update(logp=evaluate_on_grid(lambda p: model.discriminate(p).cpu(), g).numpy(), kind="discriminator")
+    else:
+        v = grid_views(model, g, ode_steps=ode_steps)
+        out.update(logp=v["log_density"], density=v["density"], kind=v["kind"], log_z=v["log_z"])
+        out["score"] = score_arrows(model, dataset, score_t)
     if with_readouts:
         out["readouts"] = readouts(model, dataset, samples=x, seed=seed, grid=Grid(lo, hi, res), ode_steps=100)
     return out
@@ -139,7 +142,8 @@ class DensityPanel(QWidget):
         f.addRow("Model", self.model_label)
         self.family_combo = QComboBox()
         self.family_combo.addItems(FAMILIES)
-        self.family_combo.setToolTip("ebm: short-run Langevin ML; diffusion: DDPM ε-MLP; flow: neural spline flow")
+        self.family_combo.setToolTip("ebm: short-run Langevin ML; diffusion: DDPM ε-MLP; flow: neural spline flow; "
+                                     "vae: ELBO; gan: non-saturating GAN (no density)")
         f.addRow("Train", self.family_combo)
         self.train_steps = QSpinBox()
         self.train_steps.setRange(10, 100000)
@@ -299,7 +303,8 @@ class DensityPanel(QWidget):
             self.dataset_combo.blockSignals(False)
             self._make_dataset(ds, (model.metadata.get("data", {}).get("params") or {}))
         self.image_combo.setItemText(1, {"ebm": "−E(x) on the grid", "flow": "log p(x) (flow, exact)",
-                                         "diffusion": "log p(x) (probability-flow ODE)"}[model.family])
+                                         "diffusion": "log p(x) (probability-flow ODE)", "vae": "ELBO(x) (VAE)",
+                                         "gan": "D(x) logit (GAN: no density)"}[model.family])
         self.compute()
 
     def set_dataset(self, name: str) -> None:
@@ -541,7 +546,8 @@ class DensityPanel(QWidget):
         lo, hi, res = r["grid"]
         for p in self.fig_plots:
             p.setRange(xRange=(lo, hi), yRange=(lo, hi), padding=0.02)
-        kind = {"neg_energy": "−E(x) on grid", "flow": "flow log p(x) (exact)", "ode": "ODE log p(x)"}.get(r["kind"], "−E(x) on grid")
+        kind = {"neg_energy": "−E(x) on grid", "flow": "flow log p(x) (exact)", "ode": "ODE log p(x)",
+                "elbo": "ELBO(x) on grid", "discriminator": "D(x) logit (GAN has no density)"}.get(r["kind"], "−E(x) on grid")
         self.fig_plots[2].setTitle(kind)
         name = self.model.name if self.model is not None else "(no model)"
         self.fig_caption.setText(f"{name} on {self.dataset.name} — grid [{lo:g}, {hi:g}]², {res}×{res}; "
@@ -612,8 +618,8 @@ class DensityPanel(QWidget):
 
         def f(v, fmt="{:+.3f}"):
             return "—" if v is None else fmt.format(v)
-        src = {"neg_energy": "grid-normalised −E", "flow": "flow, exact", "ode": "probability-flow ODE"}.get(
-            r.get("density_kind"), "none")
+        src = {"neg_energy": "grid-normalised −E", "flow": "flow, exact", "ode": "probability-flow ODE",
+               "elbo": "ELBO, a lower bound"}.get(r.get("density_kind"), "none: a GAN has no density")
         rows.append(f"<b>test log-likelihood</b> (nats/point, {src}): {f(r['log_likelihood'])}")
         rows.append(f"data's exact value on the same points: {f(r['data_log_likelihood'])}")
         if r.get("log_z") is not None:
