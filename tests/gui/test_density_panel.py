@@ -163,3 +163,33 @@ def test_main_window_density_tab(qtbot, tiny_ckpt, tmp_path):
     w.close()
     assert not w.engine.isRunning()
     del m, torch, save_checkpoint
+
+
+def test_user_drawn_dataset_paint_and_train(panel, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    panel.paint_check.setChecked(True)
+    assert panel.dataset_combo.currentText() == "user" and panel.dataset is None
+    assert not panel.plot.getViewBox().state["mouseEnabled"][0]
+    panel.train_live()
+    assert "paint some data first" in panel.status.text() and not panel.training
+    # drag on the plot: points appear where the mouse went
+    vp = panel.plot.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=QPoint(vp.width() // 2, vp.height() // 2))
+    with qtbot.waitSignal(panel.computed, timeout=60000):   # release: the dataset is rebuilt
+        qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(vp.width() // 2, vp.height() // 2))
+    assert len(panel.user_points) == 3 and np.abs(np.asarray(panel.user_points)).max() < 0.5
+    ring = np.stack([2 * np.cos(np.linspace(0, 6.28, 60)), 2 * np.sin(np.linspace(0, 6.28, 60))], 1)
+    panel.add_user_points(ring)
+    with qtbot.waitSignal(panel.computed, timeout=60000):
+        panel.finish_painting()
+    ds = panel.dataset
+    assert ds.name == "user" and len(ds.centres) == 63 and ds.std == 0.1 and ds.has_density
+    assert panel.result["data"].shape == (2500, 2) and panel.result["data_density"] is not None
+    panel.family_combo.setCurrentText("flow")
+    panel.train_steps.setValue(20)
+    with qtbot.waitSignal(panel.computed, timeout=120000):
+        panel.train_live()
+    assert panel.model is not None, (panel.status.text(), panel.progress.format())
+    assert panel.model.dataset == "user" and panel.result["samples"].shape == (2500, 2)
+    panel.clear_user_points()
+    assert panel.dataset is None and panel.model is None and panel.user_points == []

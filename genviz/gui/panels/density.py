@@ -30,6 +30,7 @@ IMAGE_VIEWS = {
     "density": "normalised density (grid)",
     "data": "data density (exact)",
 }
+USER_STD = 0.1            # kernel std of the user-drawn dataset
 COLORS = {"data": (120, 180, 255, 150), "samples": (255, 150, 60, 170), "particles": (255, 255, 255, 220)}
 
 
@@ -113,6 +114,7 @@ class DensityPanel(QWidget):
         self.chain_running = False
         self.training = False
         self.frames_drawn = 0
+        self.user_points: list = []
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -133,10 +135,21 @@ class DensityPanel(QWidget):
         f = QFormLayout(box)
         self.dataset_combo = QComboBox()
         self.dataset_combo.addItems(DATASETS)
+        self.dataset_combo.addItem("user")
         self.dataset_combo.setObjectName("dataset")
         self.dataset_combo.setToolTip("the 2-D toy dataset (genviz.backend.toy.datasets)")
         self.dataset_combo.currentTextChanged.connect(self._dataset_changed)
         f.addRow("Dataset", self.dataset_combo)
+        prow = QHBoxLayout()
+        self.paint_check = QCheckBox("paint data")
+        self.paint_check.setToolTip("drag on the plot to draw a 'user' dataset (a Gaussian mixture, std 0.1, on "
+                                    "the drawn points); then Train live")
+        self.paint_check.toggled.connect(self._paint_toggled)
+        self.clear_btn = QPushButton("Clear")
+        self.clear_btn.clicked.connect(self.clear_user_points)
+        prow.addWidget(self.paint_check)
+        prow.addWidget(self.clear_btn)
+        f.addRow(prow)
         self.model_label = QLabel("no model")
         self.model_label.setWordWrap(True)
         f.addRow("Model", self.model_label)
@@ -260,6 +273,7 @@ class DensityPanel(QWidget):
         self.legend.addItem(self.sample_dots, "model samples")
         self.legend.addItem(self.particle_dots, "particles")
         self.stack.addWidget(self.plot)
+        self.plot.viewport().installEventFilter(self)
         # the figure: four columns
         self.figure = pg.GraphicsLayoutWidget()
         self.fig_plots = []
@@ -309,7 +323,7 @@ class DensityPanel(QWidget):
 
     def set_dataset(self, name: str) -> None:
         """Pick the dataset ``name`` (ValueError for an unknown one); recompute the views."""
-        if name not in DATASETS:
+        if name not in DATASETS + ("user",):
             raise ValueError(f"unknown dataset {name!r}")
         if self.dataset_combo.currentText() != name:
             self.dataset_combo.setCurrentText(name)  # -> _dataset_changed
@@ -317,17 +331,77 @@ class DensityPanel(QWidget):
             self._dataset_changed(name)
 
     def _make_dataset(self, name: str, params: dict | None = None) -> None:
-        from genviz.backend.toy.datasets import make_dataset
+        from genviz.backend.toy.datasets import make_dataset, user_dataset
+        if name == "user":
+            pts = np.asarray(self.user_points, np.float32).reshape(-1, 2)
+            self.dataset = user_dataset(pts, std=USER_STD) if len(pts) else None
+            if self.dataset is not None:
+                self.dataset.bounds = (-5.0, 5.0)
+            return
         self.dataset = make_dataset(name, **(params or {}))
         lo, hi = self.dataset.bounds
         self.plot.setRange(xRange=(lo, hi), yRange=(lo, hi), padding=0.02)
 
     def _dataset_changed(self, name: str) -> None:
         self._make_dataset(name)
+        if name == "user" and self.dataset is None:
+            self.model = None
+            self.result = None
+            self.model_label.setText("paint a dataset: tick 'paint data' and drag on the plot")
+            self._clear_plot()
+            self.plot.setRange(xRange=(-5, 5), yRange=(-5, 5), padding=0.02)
+            return
         if self.model is not None and self.model.dataset != name:
             self.model = None
             self.model_label.setText("no model for this dataset: train one live or load a toy checkpoint")
         self.compute()
+
+    # ---- user-drawn data (GAN Lab's "draw your own distribution") --------------------------------
+    def _paint_toggled(self, on: bool) -> None:
+        self.plot.setMouseEnabled(x=not on, y=not on)
+        if on and self.dataset_combo.currentText() != "user":
+            self.dataset_combo.setCurrentText("user")
+
+    def add_user_points(self, pts) -> None:
+        """Append drawn points (M, 2) in data coordinates to the 'user' dataset and redraw them."""
+        pts = np.asarray(pts, np.float32).reshape(-1, 2)
+        self.user_points.extend(pts.tolist())
+        self.data_dots.setData(pos=np.asarray(self.user_points, np.float32))
+
+    def finish_painting(self) -> None:
+        """Rebuild the 'user' dataset from the drawn points and recompute the views."""
+        if self.dataset_combo.currentText() != "user":
+            self.dataset_combo.setCurrentText("user")
+        self._make_dataset("user")
+        if self.dataset is not None:
+            self.compute()
+
+    def clear_user_points(self) -> None:
+        self.user_points = []
+        if self.dataset_combo.currentText() == "user":
+            self._dataset_changed("user")
+
+    def _clear_plot(self) -> None:
+        for it in (self.data_dots, self.sample_dots, self.particle_dots, self.score_heads):
+            it.clear()
+        for it in (self.score_curve, self.trail_curve):
+            it.setData([], [])
+        self.image.setVisible(False)
+        self.readout.setText("")
+
+    def eventFilter(self, obj, ev):  # noqa: N802 (Qt override): painting on the plot's viewport
+        from PySide6.QtCore import QEvent
+        if self.paint_check.isChecked() and obj is self.plot.viewport():
+            t = ev.type()
+            if t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove) and (ev.buttons() & Qt.MouseButton.LeftButton):
+                p = self.plot.getViewBox().mapSceneToView(self.plot.mapToScene(ev.position().toPoint()))
+                rng = np.random.default_rng(len(self.user_points))
+                self.add_user_points(np.array([[p.x(), p.y()]]) + 0.05 * rng.standard_normal((3, 2)))
+                return True
+            if t == QEvent.Type.MouseButtonRelease:
+                self.finish_painting()
+                return True
+        return super().eventFilter(obj, ev)
 
     # ---- background work -------------------------------------------------------------------------
     def compute(self, with_readouts: bool = True) -> None:
@@ -385,6 +459,9 @@ class DensityPanel(QWidget):
         from genviz.backend.training.toy import Cancelled, train  # noqa: F401
         ds_name, fam, steps = self.dataset_combo.currentText(), self.family_combo.currentText(), self.train_steps.value()
         ds = self.dataset
+        if ds is None:
+            self.status.setText("paint some data first")
+            return
         self._cancel = False
         self.training = True
         self._train_progress = (0, steps, float("nan"))
