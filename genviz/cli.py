@@ -104,21 +104,27 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto")
     ev.add_argument("--json", metavar="PATH", help="also write the report as JSON")
 
+    b = sub.add_parser("bench", help="measure the performance budget (see README, Performance)")
+    b.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 CPU cores")
+    b.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
+    b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    b.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # token workloads, for the tests
+
     t = sub.add_parser("train", help="train a bundled model by its recipe", add_help=False)
     t.add_argument("recipe", choices=sorted(RECIPES))
     t.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
-def _check_out(path: str, suffixes: tuple) -> Path:
+def _check_out(path: str, suffixes: tuple, flag: str = "--out") -> Path:
     out = Path(path)
     if out.suffix.lower() not in suffixes:
-        raise CLIError(f"--out {path}: extension must be one of {', '.join(suffixes)}")
+        raise CLIError(f"{flag} {path}: extension must be one of {', '.join(suffixes)}")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise CLIError(f"--out {path}: folder {parent} does not exist")
+        raise CLIError(f"{flag} {path}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise CLIError(f"--out {path}: not writable")
+        raise CLIError(f"{flag} {path}: not writable")
     return out
 
 
@@ -231,6 +237,14 @@ def cmd_eval(a) -> int:
     return 0
 
 
+def cmd_bench(a) -> int:
+    if a.json:
+        _check_out(a.json, (".json",), "--json")
+    from .bench import run_bench
+    res = run_bench(quick=a.quick, device=a.device, json_path=a.json, smoke=a.smoke)
+    return 0 if not res.get("errors") else 1
+
+
 def cmd_train(a) -> int:
     import importlib
     mod = importlib.import_module(RECIPES[a.recipe])
@@ -255,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.command is None:
         a = _parser().parse_args(["gui"])
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
-                "train": cmd_train}
+                "train": cmd_train, "bench": cmd_bench}
     try:
         return handlers[a.command](a)
     except KeyboardInterrupt:

@@ -48,9 +48,11 @@ class ChainPanel(QWidget):
 
     Signals:
         message(text, is_error): for the window's status bar.
+        recordDrawn(index): a record was drawn (after the grids were updated), with its step index.
     """
 
     message = Signal(str, bool)
+    recordDrawn = Signal(int)
 
     def __init__(self, engine: Engine, state: ChainState | None = None, parent=None):
         super().__init__(parent)
@@ -445,6 +447,8 @@ class ChainPanel(QWidget):
             self.run_btn.setEnabled(status != "running")
         self.status_label.setText(self._status_text(status, len(branches), speed))
         self._draw_record(rec, selected, b)
+        if rec is not None:
+            self.recordDrawn.emit(rec.index)
         if b is not None:
             self.plots.set_keys(plot_keys(b.sampler, b.grid, self.model.family if self.model else "",
                                           self.loaded is not None and self.loaded.classifier is not None))
