@@ -40,8 +40,33 @@ def apply_style(app: QApplication) -> None:
     app.setPalette(p)
 
 
+def _attach_probe(win, path: str, loop: QEventLoop) -> None:
+    """Record when the window is shown and when the first chain step is drawn; then close (benchmarks)."""
+    import json
+    import time
+    times = {"shown": time.time() if win.isVisible() and win.windowHandle() and win.windowHandle().isExposed() else None}
+
+    def check_shown():
+        if times["shown"] is None and win.windowHandle() is not None and win.windowHandle().isExposed():
+            times["shown"] = time.time()
+
+    def drawn(index: int):
+        check_shown()
+        if index >= 1 and "first_step" not in times:
+            times["first_step"] = time.time()
+            Path(path).write_text(json.dumps(times))
+            win.close()
+            loop.quit()
+
+    poll = QTimer(win)
+    poll.setInterval(1)
+    poll.timeout.connect(lambda: (check_shown(), poll.stop() if times["shown"] else None))
+    poll.start()
+    win.chain_panel.recordDrawn.connect(drawn)
+
+
 def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "auto",
-            screenshot: str | None = None) -> int:
+            screenshot: str | None = None, probe: str | None = None) -> int:
     """Open the main window, load ``checkpoint`` (default ``mnist-ddpm``) and run the event loop.
 
     Args:
@@ -50,6 +75,9 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         device: "auto", "cpu", "cuda", "mps", ...
         screenshot: if set, run the panel's default action to completion (for the chain: the
             default sampler over the whole chain, batch 16), save the window as this PNG and return.
+        probe: (benchmarks) write ``{"shown": t, "first_step": t}`` — ``time.time()`` when the window
+            was first exposed and when the first chain step (record 1) was drawn — to this JSON path,
+            then close the window.
     Returns:
         0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded (after printing
         ``genviz: error: ...`` to stderr).
@@ -112,6 +140,8 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: (print("genviz: error: screenshot timed out", file=sys.stderr),
                                                           finish(1)))
 
+    if probe:
+        _attach_probe(win, probe, loop)
     QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
     loop.exec()
     if not win._closing:

@@ -29,7 +29,15 @@ class Record:
         x0_u8: (N, C, H, W) uint8 preview of the predicted clean sample, or None (record 0).
         x_norm: mean over the batch of ||x_t||.
         eps_norm: mean over the batch of ||eps_hat|| (None for record 0).
-        probs: (N, K) classifier probabilities of x0_hat, or None.
+        probs: (N, K) classifier probabilities of x0_hat (of x for samplers without a prediction), or None.
+        energy: mean over the batch of E(x) for energy models (None otherwise).
+        grad_norm: mean over the batch of ||grad E(x)|| (or ||score||) at this step's input (Langevin-type).
+        accept: MALA's acceptance rate over the batch at this step (None for other samplers).
+        level: annealed Langevin's noise-level index (0-based), else None.
+        drift_u8, noise_u8: (N, C, H, W) uint8 previews of the step's drift term and noise term (Langevin-type
+            samplers; None otherwise), mapped so that 128 is zero and, per sample, the larger of the two
+            terms' max |value| reaches 0 or 255 -- the two are drawn on one scale and compare by eye.
+        drift_norms, noise_norms: (N,) float arrays, ||drift|| and ||noise|| of every sample.
     """
 
     index: int
@@ -42,6 +50,14 @@ class Record:
     x_norm: float = float("nan")
     eps_norm: float | None = None
     probs: np.ndarray | None = None
+    energy: float | None = None
+    grad_norm: float | None = None
+    accept: float | None = None
+    level: int | None = None
+    drift_u8: np.ndarray | None = None
+    noise_u8: np.ndarray | None = None
+    drift_norms: np.ndarray | None = None
+    noise_norms: np.ndarray | None = None
 
 
 @dataclass

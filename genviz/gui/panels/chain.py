@@ -17,11 +17,30 @@ from ..chain_runner import ChainRunner, LoadedModel
 from ..chain_state import ChainState
 from ..engine import Engine
 from ..export import save_chain_gif, save_grid_png
+from ..widgets.drift_noise import DriftNoiseView
 from ..widgets.image_grid import ImageGrid
 from ..widgets.param_form import ParamForm
 from ..widgets.plots import ProbBars, StatsPlots
 
 REFRESH_MS = 33
+SAMPLING_FAMILIES = ("diffusion", "ebm", "score")
+
+
+def plot_keys(sampler: str | None, grid: str, family: str, has_classifier: bool) -> tuple:
+    """The per-step figures shown for a chain of ``sampler`` on a ``family`` model.
+
+    Denoising chains (timestep grid): t, ‖x_t‖, ‖ε̂‖. Langevin-type chains (step grid): E(x) for energy
+    models, ‖∇E‖ / ‖score‖, MALA's acceptance or the annealed σ, ‖x‖. Digit models add p(final digit).
+    """
+    if grid == "timesteps":
+        keys = ["t", "x_norm", "eps_norm"]
+    else:
+        keys = ["energy"] if family == "ebm" else []
+        keys.append("grad_norm")
+        keys.append({"mala": "accept", "annealed": "sigma"}.get(sampler, "x_norm"))
+    if has_classifier:
+        keys.append("p_final")
+    return tuple(keys)
 
 
 class ChainPanel(QWidget):
@@ -29,9 +48,11 @@ class ChainPanel(QWidget):
 
     Signals:
         message(text, is_error): for the window's status bar.
+        recordDrawn(index): a record was drawn (after the grids were updated), with its step index.
     """
 
     message = Signal(str, bool)
+    recordDrawn = Signal(int)
 
     def __init__(self, engine: Engine, state: ChainState | None = None, parent=None):
         super().__init__(parent)
@@ -146,7 +167,14 @@ class ChainPanel(QWidget):
         for g in (self.x_grid, self.x0_grid):
             g.setMinimumSize(240, 240)
             g.tileClicked.connect(self.select_sample)
-            grids.addWidget(g, 1)
+        # right of x_t: the x̂₀ grid (denoising chains) or, for Langevin-type chains, the last update of the
+        # selected sample split into drift and noise
+        self.drift_view = DriftNoiseView()
+        self.right_stack = QStackedWidget()
+        self.right_stack.addWidget(self.x0_grid)
+        self.right_stack.addWidget(self.drift_view)
+        grids.addWidget(self.x_grid, 1)
+        grids.addWidget(self.right_stack, 1)
         ml.addLayout(grids, 1)
         srow = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -201,9 +229,10 @@ class ChainPanel(QWidget):
         return self.loaded.model if self.loaded else None
 
     def supported(self) -> bool:
-        """Whether the loaded model can be shown here (an image diffusion model)."""
+        """Whether the loaded model can be shown here: an image model (diffusion, energy or score) with at
+        least one sampler."""
         m = self.model
-        return (m is not None and m.family == "diffusion" and "chain" in m.capabilities()
+        return (m is not None and m.family in SAMPLING_FAMILIES and bool(self.loaded.samplers)
                 and getattr(m, "is_image", False))
 
     def set_model(self, loaded: LoadedModel, start: bool = True) -> None:
@@ -215,9 +244,11 @@ class ChainPanel(QWidget):
         self._drawn = self._plotted = None
         m = loaded.model
         if not self.supported():
-            why = (f"{m.name} is a {m.family} model without image data" if m.family == "diffusion"
+            why = (f"{m.name} is a {m.family} model without image data" if m.family in SAMPLING_FAMILIES
                    else f"{m.name} is a {m.family} model")
-            self.notice.setText(f"The chain view runs diffusion models on images.\n{why}: it has no chain to show.")
+            where = " (open the Density panel for 2-D models)" if m.family in SAMPLING_FAMILIES else ""
+            self.notice.setText("The chain view runs denoising and Langevin chains of image models (diffusion, "
+                                f"energy, score).\n{why}: it has no chain to show here{where}.")
             self.stack.setCurrentIndex(0)
             self._set_enabled(False)
             return
@@ -234,8 +265,6 @@ class ChainPanel(QWidget):
         self._sampler_changed()
         self.steps_spin.setValue(int(default.get("steps", 50)))
         self.bars.setVisible(loaded.classifier is not None)
-        self.plots.plots["p_final"].setTitle("p(final digit | x̂₀)" if loaded.classifier is not None
-                                             else "p(digit): no classifier", size="9pt", color="#d0d0d0")
         if loaded.classifier is not None:
             self.bars.classes = list(getattr(loaded.classifier, "classes", self.bars.classes))
         self._set_enabled(True)
@@ -418,7 +447,16 @@ class ChainPanel(QWidget):
             self.run_btn.setEnabled(status != "running")
         self.status_label.setText(self._status_text(status, len(branches), speed))
         self._draw_record(rec, selected, b)
-        plot_key = (id(b), len(hist), len(branches), sum(len(x) for x in branches), selected)
+        if rec is not None:
+            self.recordDrawn.emit(rec.index)
+        if b is not None:
+            self.plots.set_keys(plot_keys(b.sampler, b.grid, self.model.family if self.model else "",
+                                          self.loaded is not None and self.loaded.classifier is not None))
+            if "p_final" in self.plots.plots:
+                judged = "x̂₀" if b.grid == "timesteps" or b.sampler == "annealed" else "x"
+                self.plots.plots["p_final"].setTitle(f"p(final digit | {judged})", size="9pt", color="#d0d0d0")
+            self.right_stack.setCurrentWidget(self.drift_view if b.grid == "steps" else self.x0_grid)
+        plot_key = (self.plots.keys, id(b), len(hist), len(branches), sum(len(x) for x in branches), selected)
         if plot_key != self._plotted:
             self._plotted = plot_key
             self.plots.update_plots([x.history() for x in branches], active, pos, total, selected)
@@ -463,6 +501,21 @@ class ChainPanel(QWidget):
                 self.bars.set_probs(None, f"p(digit | x̂₀) · #{selected}")
             else:
                 self.bars.set_probs(p, f"p(digit | x̂₀) · #{selected}")
+        if self.right_stack.currentWidget() is self.drift_view:
+            if rec.drift_u8 is not None:
+                self.drift_view.set_terms(rec.drift_u8[selected], rec.noise_u8[selected], rec.x_u8[selected],
+                                          float(rec.drift_norms[selected]), float(rec.noise_norms[selected]), selected)
+            else:
+                self.drift_view.clear_terms("drift vs noise: step the chain (record 0 is the initial state)")
+        judged = "x̂₀" if rec.x0_u8 is not None else "x"
+        if rec.probs is not None:
+            self.bars.set_probs(rec.probs[selected], f"p(digit | {judged}) · #{selected}")
         eps = f" · mean ‖ε̂‖ = {rec.eps_norm:.2f}" if rec.eps_norm is not None else ""
+        if rec.energy is not None:
+            eps += f" · mean E(x) = {rec.energy:.3g}"
+        if rec.grad_norm is not None:
+            eps += f" · mean ‖∇E‖ = {rec.grad_norm:.3g}"
+        if rec.accept is not None:
+            eps += f" · accept {rec.accept:.0%}"
         who = f"Branch {branch.number} ({branch.sampler}, seed {branch.seed})" if branch else ""
         self.info_label.setText(f"{who} · sample #{selected} selected · mean ‖x_t‖ = {rec.x_norm:.2f}{eps}")
