@@ -12,7 +12,7 @@ Families (one recipe each; hyper-parameters in ``RECIPES``):
   the checkpoint's default sampler.
 - ``diffusion``: an MLP ε-network with a sinusoidal time input, DDPM loss ‖ε − ε̂(√ᾱ_t x0 + √(1−ᾱ_t) ε, t)‖²
   (Ho et al. 2020, Eq. 14), linear β 1e-4..0.02, T = 1000, weights averaged by EMA (0.999); a genviz
-  ``DiffusionModel``, so the DDPM/DDIM/ODE samplers run it. Default sampler: DDPM, 1000 steps.
+  ``DiffusionModel``, so the DDPM/DDIM/ODE samplers run it. Default sampler: DDPM, 100 steps (strided).
 - ``flow``: a neural spline flow (zuko ``NSF``, Durkan et al. 2019) trained by exact maximum likelihood.
 - ``vae``: an MLP VAE with a 2-D latent and fixed observation std, trained on the negative ELBO
   (Kingma & Welling 2014); the ELBO is its (lower-bound) density.
@@ -38,7 +38,7 @@ from ..toy.datasets import DATASETS, make_dataset
 MODELS = ("ebm", "diffusion", "flow", "vae", "gan")
 RECIPES = {
     "ebm": dict(steps=2000, batch_size=256, lr=2e-3, hidden=128, depth=3, fourier=64, fourier_scale=1.5, K=30, eta=0.1,
-                noise_scale=0.1, reg=0.001),
+                noise_scale=0.1, reg=0.01),
     "diffusion": dict(steps=15000, batch_size=512, lr=1e-3, hidden=128, depth=4, temb=32, ema=0.999, T=1000),
     "flow": dict(steps=6000, batch_size=512, lr=2e-3, transforms=5, bins=16, hidden=64, scale=2.0),
     "vae": dict(steps=4000, batch_size=256, lr=1e-3, hidden=128, latent=2, obs_std=0.1),
@@ -73,7 +73,7 @@ def _metadata(dataset, ds, model, hp, steps_done, seconds, loss, seed):
         meta.update(family="diffusion", network={"class": "ToyEpsMLP", "config": dict(hidden=hp["hidden"], depth=hp["depth"], temb=hp["temb"])},
                     schedule={"beta_schedule": "linear", "num_train_timesteps": hp["T"], "beta_start": 1e-4,
                               "beta_end": 0.02, "prediction_type": "epsilon", "clip_sample": True},
-                    sampler={"name": "ddpm", "steps": hp["T"]})
+                    sampler={"name": "ddpm", "steps": 100})
     elif model == "vae":
         meta.update(family="vae", network={"class": "ToyVAE", "config": dict(hidden=hp["hidden"], latent=hp["latent"], obs_std=hp["obs_std"])},
                     sampler={"name": "decode", "steps": 1, "obs_noise": True})

@@ -308,6 +308,7 @@ class DensityPanel(QWidget):
             return
         self.model = model
         self.model_label.setText(f"<b>{model.name}</b> ({model.family})")
+        self.family_combo.setCurrentText(model.family)
         if model.family == "diffusion":
             self.t_spin.setMaximum(model.num_train_timesteps - 1)
         ds = getattr(model, "dataset", None)
