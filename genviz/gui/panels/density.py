@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
 
 REFRESH_MS = 33          # ≥ 30 fps while particles move
 MAX_DOTS = 5000          # above this, live particles are drawn as a density image
-TRAIL = 6                # frames of particle trails
+TRAIL = 4                # frames of particle trails
 LOG_SPAN = 30.0          # log-density images show at most this many nats below their maximum
-TRAIL_MAX = 2000         # trails only for up to this many particles
+TRAIL_MAX = 1000         # trails only for up to this many particles (they cost more than the dots)
 DATASETS = ("25gaussians", "8gaussians", "9gaussians", "swissroll", "moons", "circles", "checkerboard",
             "pinwheel", "2spirals")
 FAMILIES = ("ebm", "diffusion", "flow", "vae", "gan")
