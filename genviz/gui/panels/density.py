@@ -375,6 +375,9 @@ class DensityPanel(QWidget):
             self.dataset_combo.setCurrentText("user")
         self._make_dataset("user")
         if self.dataset is not None:
+            if self.model is None:
+                self.model_label.setText(f"user-drawn data: {len(self.user_points)} points — pick a family and "
+                                         "Train live")
             self.compute()
 
     def clear_user_points(self) -> None:
