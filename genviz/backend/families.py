@@ -333,6 +333,12 @@ class FlowModel(BaseModel):
 
     family = "flow"
 
+    def __init__(self, net, metadata: dict, device="cpu"):
+        if not all(hasattr(net, a) for a in ("log_prob", "inverse_layers", "sample_from")):
+            raise ValueError(f"network {type(net).__name__} is not supported as a flow model "
+                             "(needs log_prob, inverse_layers and sample_from, e.g. ToySplineFlow)")
+        super().__init__(net, metadata, device)
+
     @property
     def n_layers(self) -> int:
         return int(getattr(self.net, "n_layers", 1))
@@ -371,6 +377,13 @@ class LatentToyModel(BaseModel):
     VAE: ``elbo(x)`` -> (N,) nats, a lower bound on log p(x) (Kingma & Welling 2014, Eq. 3).
     GAN: no density (``elbo`` raises ValueError); ``discriminate(x)`` -> (N,) logits.
     """
+
+    def __init__(self, net, metadata: dict, device="cpu"):
+        need = ("latent", "decode", "elbo") if self.family == "vae" else ("latent", "generate", "discriminate")
+        if not all(hasattr(net, a) for a in need):
+            raise ValueError(f"network {type(net).__name__} is not supported as a {self.family} model "
+                             f"(needs {', '.join(need)}, e.g. {'ToyVAE' if self.family == 'vae' else 'ToyGAN'})")
+        super().__init__(net, metadata, device)
 
     @property
     def latent_dim(self) -> int:

@@ -135,3 +135,14 @@ def test_vae_elbo_is_a_lower_bound_and_gan_has_no_density():
         score_field(gan, torch.zeros(2, 2))
     r = readouts(gan, make_dataset("8gaussians"), n=200, test_points=50, grid=Grid(-3.5, 3.5, 50))
     assert r["log_likelihood"] is None and r["density_kind"] is None and r["mmd2"] is not None
+
+
+@pytest.mark.parametrize("family", ["flow", "vae", "gan"])
+def test_toy_family_with_a_foreign_network_is_refused(tmp_path, family):
+    from genviz.backend import CheckpointError, save_checkpoint
+    from genviz.backend.nets.toy import ToyEnergyMLP
+    meta = {"name": "x", "family": family, "network": {"class": "ToyEnergyMLP", "config": {"hidden": 8, "depth": 1}},
+            "data": {"shape": [2], "range": [-5, 5], "dataset": "8gaussians"}}
+    p = save_checkpoint(tmp_path / "x.safetensors", ToyEnergyMLP(8, 1).state_dict(), meta)
+    with pytest.raises(CheckpointError, match=f"not supported as a {family} model"):
+        load_checkpoint(p, device="cpu")
