@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--panel", choices=PANELS, default="chain")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--screenshot", metavar="PNG", help="run the panel's default action, save a PNG of the window, exit")
+    g.add_argument("--preset", metavar="NAME", help="open a demo preset (see `genviz presets`)")
+    g.add_argument("--session", metavar="FILE", help="open a saved .genviz session")
+
+    pr = sub.add_parser("presets", help="list the demo presets")
+    pr.add_argument("--json", action="store_true", help="print a JSON list")
 
     ls = sub.add_parser("list", help="list the bundled checkpoints")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
@@ -260,7 +265,25 @@ def cmd_gui(a) -> int:
                            "which renders offscreen")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     from .gui.app import run_gui
-    return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot)
+    if a.preset:
+        from .presets import get_preset
+        get_preset(a.preset)  # unknown name: one error line before any window opens
+    if a.session and not Path(a.session).is_file():
+        raise CLIError(f"--session {a.session}: no such file")
+    return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot,
+                   preset=a.preset, session=a.session)
+
+
+def cmd_presets(a) -> int:
+    from .presets import list_presets
+    presets = list_presets()
+    if a.json:
+        print(json.dumps([{k: p[k] for k in ("name", "title", "description", "checkpoint", "panel")}
+                          for p in presets], indent=2))
+    else:
+        for p in presets:
+            print(f"{p['name']:<22}{p['title']}  [{p['checkpoint']}, {p['panel']}]")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.command is None:
         a = _parser().parse_args(["gui"])
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
-                "train": cmd_train, "bench": cmd_bench}
+                "train": cmd_train, "bench": cmd_bench,
+                "presets": cmd_presets}
     try:
         return handlers[a.command](a)
     except KeyboardInterrupt:
