@@ -46,7 +46,8 @@ def load_preset_file(path: str | Path) -> dict:
 
 
 def list_presets(folder: str | Path | None = None) -> list[dict]:
-    """Every valid preset in ``folder`` (default ``resources/presets``), sorted by file name."""
+    """Every valid preset in ``folder`` (default ``resources/presets``), sorted by their ``order`` field, then
+    by file name."""
     folder = Path(folder) if folder else PRESET_DIR
     out = []
     for p in sorted(folder.glob("*.json")):
@@ -54,7 +55,7 @@ def list_presets(folder: str | Path | None = None) -> list[dict]:
             out.append(load_preset_file(p))
         except PresetError:
             continue
-    return out
+    return sorted(out, key=lambda p: float(p.get("order", 1e9)))
 
 
 def get_preset(name: str, folder: str | Path | None = None) -> dict:
