@@ -16,6 +16,8 @@ RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
     "mnist-classifier": "genviz.backend.training.digit_classifier",
     "mnist-ebm": "genviz.backend.training.mnist_ebm",
+    "mnist-vae": "genviz.backend.training.mnist_vae",
+    "mnist-gan": "genviz.backend.training.mnist_gan",
 }
 
 
@@ -114,6 +116,19 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     b.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # token workloads, for the tests
+
+    ip = sub.add_parser("interpolate", help="decode a latent path (or 4-corner grid) between endpoints")
+    ip.add_argument("checkpoint")
+    ip.add_argument("--method", choices=("lerp", "slerp", "rho"), default="slerp")
+    ip.add_argument("--frames", type=int, default=8, help="frames along the path (grid: per side)")
+    for c in "abcd":
+        ip.add_argument(f"--seed-{c}", type=int, help=f"endpoint {c.upper()} from a seed (z = randn with that seed)")
+        ip.add_argument(f"--image-{c}", metavar="IMG", help=f"endpoint {c.upper()} from a real image (PNG path or "
+                        "mnist:K, a held-out digit) via the encoder / DDIM inversion")
+    ip.add_argument("--grid", action="store_true", help="a frames x frames grid between A, B (top) and C, D (bottom)")
+    ip.add_argument("--steps", type=int, help="DDIM steps for diffusion models (default: the checkpoint's)")
+    ip.add_argument("--device", default="auto")
+    ip.add_argument("--out", required=True, help="PATH.png (strip or grid) or PATH.npz (samples (N, C, H, W) in [0, 1])")
 
     t = sub.add_parser("train", help="train a bundled model by its recipe", add_help=False)
     t.add_argument("recipe", choices=sorted(RECIPES))
@@ -250,6 +265,49 @@ def cmd_bench(a) -> int:
     return 0 if not res.get("errors") else 1
 
 
+def cmd_interpolate(a) -> int:
+    out = _check_out(a.out, (".png", ".npz"))
+    if a.frames < 2:
+        raise CLIError(f"--frames must be >= 2, got {a.frames}")
+    if a.steps is not None and a.steps < 1:
+        raise CLIError(f"--steps must be >= 1, got {a.steps}")
+    names = "abcd" if a.grid else "ab"
+    for c in "abcd":
+        seed, img = getattr(a, f"seed_{c}"), getattr(a, f"image_{c}")
+        if c in names and (seed is None) == (img is None):
+            raise CLIError(f"endpoint {c.upper()}: give exactly one of --seed-{c} or --image-{c}"
+                           + (" (--grid needs A, B, C and D)" if a.grid and c in "cd" else ""))
+        if c not in names and (seed is not None or img is not None):
+            raise CLIError(f"--seed-{c}/--image-{c} need --grid")
+    import numpy as np
+    from .backend import load_checkpoint
+    from .backend.interpolation import endpoint_latent, interpolate, latent_space, load_image
+    model = load_checkpoint(a.checkpoint, device=a.device)
+    space = latent_space(model, steps=a.steps)
+    corners = []
+    for c in names:
+        seed, img = getattr(a, f"seed_{c}"), getattr(a, f"image_{c}")
+        image = load_image(img, model.data_shape, model.data_range) if img is not None else None
+        corners.append(endpoint_latent(space, seed=seed, image=image))
+    res = interpolate(space, corners, a.method, a.frames)
+    unit = res["unit"]
+    try:
+        if out.suffix.lower() == ".png":
+            if not model.is_image:
+                raise CLIError(f"{model.name}: .png output needs an image model; use .npz")
+            from .backend.imaging import make_grid, save_png
+            save_png(out, make_grid(unit, nrow=a.frames, scale=2))
+        else:
+            np.savez(out, samples=unit, latents=res["latents"].numpy().astype(np.float32),
+                     latent_norm=res["norms"], t=res["t"], method=np.array(a.method),
+                     grid_shape=np.array(res["grid_shape"] or (1, a.frames)))
+    except OSError as e:
+        raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
+    what = f"{a.frames}x{a.frames} grid" if a.grid else f"{a.frames} frames"
+    print(f"wrote {out} ({what}, {a.method}, {space.describe()})")
+    return 0
+
+
 def cmd_train(a) -> int:
     import importlib
     mod = importlib.import_module(RECIPES[a.recipe])
@@ -293,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         a = _parser().parse_args(["gui"])
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
                 "train": cmd_train, "bench": cmd_bench,
-                "presets": cmd_presets}
+                "presets": cmd_presets, "interpolate": cmd_interpolate}
     try:
         return handlers[a.command](a)
     except KeyboardInterrupt:

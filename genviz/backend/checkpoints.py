@@ -60,8 +60,10 @@ class CheckpointInfo:
 def _network_classes() -> dict:
     from .nets.classifier import DigitCNN
     from .nets.energy import ConvEnergy
+    from .nets.latent import ConvVAE, DCGANGenerator
     from .nets.unet import UNet
-    return {"UNet": UNet, "DigitCNN": DigitCNN, "ConvEnergy": ConvEnergy}
+    return {"UNet": UNet, "DigitCNN": DigitCNN, "ConvEnergy": ConvEnergy, "ConvVAE": ConvVAE,
+            "DCGANGenerator": DCGANGenerator}
 
 
 def save_checkpoint(path, state_dict: dict, metadata: dict) -> Path:
@@ -172,7 +174,7 @@ def _short(e: Exception) -> str:
 
 
 def _build(path: Path, meta: dict, state_dict: dict, device):
-    from .families import ClassifierModel, DiffusionModel, EnergyModel, ScoreModel
+    from .families import ClassifierModel, DiffusionModel, EnergyModel, GANModel, ScoreModel, VAEModel
     classes = _network_classes()
     net_cls = classes.get(meta["network"]["class"])
     if net_cls is None:
@@ -187,7 +189,7 @@ def _build(path: Path, meta: dict, state_dict: dict, device):
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the network ({_short(e)})") from None
     family_cls = {"diffusion": DiffusionModel, "classifier": ClassifierModel, "ebm": EnergyModel,
-                  "score": ScoreModel}.get(meta["family"])
+                  "score": ScoreModel, "vae": VAEModel, "gan": GANModel}.get(meta["family"])
     if family_cls is None:
         raise CheckpointError(f"{path}: family {meta['family']!r} is not supported by this version of genviz")
     try:

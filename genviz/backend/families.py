@@ -305,3 +305,89 @@ class ScoreModel(BaseModel):
         if self._sample_data is None:
             raise ValueError(f"{self.name}: no data samples available for init='data'")
         return self._sample_data(n, generator)
+
+
+class LatentModel(BaseModel):
+    """A decoder from a Gaussian latent z ~ N(0, I) of shape ``latent_shape`` to data (VAE, GAN).
+
+    Seed s maps to the latent ``z_s = torch.randn(latent_shape, generator=torch.Generator().manual_seed(s))``
+    (``prior_latent(1, s)[0]``); the ``decode`` sampler (``genviz sample CKPT --n 1 --seed s``) and
+    every interpolation path decode exactly this latent.
+    """
+
+    family = "latent"
+
+    def __init__(self, net: nn.Module, metadata: dict, device="cpu"):
+        super().__init__(net, metadata, device)
+        shape = metadata.get("latent", {}).get("shape")
+        if shape is None:
+            shape = [int(net.latent_dim)] if hasattr(net, "latent_dim") else None
+        if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+            raise ValueError(f"latent.shape must be a list of positive integers, got {shape!r}")
+        self.latent_shape = tuple(shape)
+
+    @property
+    def default_sampler(self) -> dict:
+        return dict(self.metadata.get("sampler", {"name": "decode", "steps": 1}))
+
+    def capabilities(self) -> list[str]:
+        return ["chain", "interpolation"]
+
+    def prior_latent(self, n: int = 1, seed: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, *latent_shape) z ~ N(0, I) drawn on a CPU generator seeded ``seed`` (row 0 = z_seed)."""
+        g = generator if generator is not None else torch.Generator().manual_seed(int(seed))
+        return torch.randn((n, *self.latent_shape), generator=g)
+
+    def _check_z(self, z: torch.Tensor) -> torch.Tensor:
+        if tuple(z.shape[1:]) != self.latent_shape:
+            raise ValueError(f"latent has shape {tuple(z.shape)}, expected (N, {', '.join(map(str, self.latent_shape))})")
+        return z.to(self.device, torch.float32)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class VAEModel(LatentModel):
+    """A variational autoencoder (Kingma & Welling 2014).
+
+    ``encode(x)``: (N, *data_shape) model space -> (μ, log σ²), each (N, *latent_shape): q(z|x) = N(μ, σ²).
+    ``decode(z)``: (N, *latent_shape) -> (N, *data_shape) in model space: the mean of p(x|z)
+    (for the Bernoulli likelihood, sigmoid(logits) mapped from [0, 1] to the data range).
+    Raises ValueError on a wrongly shaped input.
+    """
+
+    family = "vae"
+
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(f"image has shape {tuple(x.shape)}, expected (N, {', '.join(map(str, self.data_shape))})")
+        mu, logvar = self.net.encode(x.to(self.device, torch.float32))
+        return mu, logvar
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        logits = self.net.decode_logits(self._check_z(z))
+        return self.from_unit(torch.sigmoid(logits))
+
+
+class GANModel(LatentModel):
+    """A GAN generator G: z ~ N(0, I) -> x (Goodfellow et al. 2014; DCGAN, Radford et al. 2016).
+
+    ``generate(z)`` (alias ``decode``): (N, *latent_shape) -> (N, *data_shape) in model space. The
+    network runs in eval mode (BatchNorm uses stored statistics), so an image does not depend on the
+    batch it is generated in. A GAN has no encoder: ``encode`` raises ValueError.
+    """
+
+    family = "gan"
+
+    @torch.inference_mode()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self._check_z(z))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generate(z)
+
+    def encode(self, x):
+        raise ValueError(f"{self.name}: a GAN has no encoder; real images can be endpoints for a VAE "
+                         "(encoder) or a diffusion model (DDIM inversion)")
