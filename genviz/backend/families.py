@@ -129,7 +129,7 @@ class DiffusionModel(BaseModel):
         return dict(self.metadata.get("sampler", {"name": "ddim", "steps": 50, "eta": 0.0}))
 
     def capabilities(self) -> list[str]:
-        return ["chain", "canvas"] if self.is_image else ["chain", "density"]
+        return ["chain", "interpolation", "canvas"] if self.is_image else ["chain", "density"]
 
     @torch.inference_mode()
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -331,10 +331,14 @@ class LatentModel(BaseModel):
         return dict(self.metadata.get("sampler", {"name": "decode", "steps": 1}))
 
     def capabilities(self) -> list[str]:
-        return ["chain", "interpolation"]
+        return ["interpolation"]
 
     def prior_latent(self, n: int = 1, seed: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(n, *latent_shape) z ~ N(0, I) drawn on a CPU generator seeded ``seed`` (row 0 = z_seed)."""
+        """(n, *latent_shape) z ~ N(0, I): one ``torch.randn`` draw on a CPU generator seeded ``seed``.
+
+        n = 1 gives exactly z_seed. (For n > 1, row 0 is *not* z_seed in general: torch's CPU ``randn``
+        fills tensors of 16 or more elements with a different, vectorised algorithm.)
+        """
         g = generator if generator is not None else torch.Generator().manual_seed(int(seed))
         return torch.randn((n, *self.latent_shape), generator=g)
 

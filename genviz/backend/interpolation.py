@@ -256,6 +256,8 @@ class DecoderLatent(LatentSpace):
 
     def encode(self, x):
         if not self.can_encode:
+            if callable(getattr(self.model, "encode", None)):
+                self.model.encode(x)  # raises the model's own reason (a GAN has no encoder)
             return super().encode(x)
         out = self.model.encode(x)
         z = out[0] if isinstance(out, tuple) else out

@@ -139,6 +139,7 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
             if not setup["ready"] or not win.default_action_done():
                 return
             win.chain_panel.refresh()
+            win.interpolation_panel.refresh()
             win._update_speed()
             app.processEvents()
             ok = win.grab().save(screenshot, "PNG")

@@ -13,6 +13,7 @@ from .demo import DemoController
 from .engine import Engine
 from .panels.chain import ChainPanel
 from .panels.checkpoints import CheckpointBrowser
+from .panels.interpolation import InterpolationPanel
 from .panels.placeholders import PlaceholderPanel
 
 PANELS = ("chain", "interpolation", "density", "canvas")
@@ -56,7 +57,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chain_panel, "Chain")
-        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:]}
+        self.interpolation_panel = InterpolationPanel(self.engine)
+        self.interpolation_panel.message.connect(self.show_message)
+        self.tabs.addTab(self.interpolation_panel, "Interpolation")
+        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[2:]}
         for k, p in self.placeholders.items():
             self.tabs.addTab(p, p.title)
         self.setCentralWidget(self.tabs)
@@ -189,6 +193,7 @@ class MainWindow(QMainWindow):
         for p in self.placeholders.values():
             p.set_model(m)
         self.chain_panel.set_model(ld, start=False)
+        self.interpolation_panel.set_model(ld)
         autorun = self.autorun if getattr(self, "_autorun_once", None) is None else self._autorun_once
         self._autorun_once = None
         if not (autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
@@ -285,10 +290,16 @@ class MainWindow(QMainWindow):
             self.chain_panel.batch_spin.setValue(batch)
             self.chain_panel.reset(run=True)
             return True
+        if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
+            self.interpolation_panel.run()
+            self.interpolation_panel.refresh_picker()
+            return True
         return False
 
     def default_action_done(self) -> bool:
         """True once the default action has finished (nothing queued, chain finished)."""
+        if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
+            return self.interpolation_panel.done() and self.interpolation_panel.status != "running"
         if self.current_panel() != "chain" or not self.chain_panel.supported():
             return self.engine.pending() == 0
         return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
@@ -333,6 +344,7 @@ class MainWindow(QMainWindow):
         self.speed_timer.stop()
         self.chain_panel.timer.stop()
         self.chain_panel.state.stop()
+        self.interpolation_panel.shutdown()
         self.engine.shutdown()
 
     def closeEvent(self, ev) -> None:  # noqa: N802
