@@ -28,7 +28,7 @@ def test_window_opens_with_model(window):
     assert '"name": "tiny"' in window.browser.meta_view.toPlainText()
     assert window.loaded.classifier is not None and not p.bars.isHidden()
     # placeholders say so
-    assert "later release" in window.placeholders["interpolation"].label.text()
+    assert "interpolation" not in window.placeholders and window.interpolation_panel.supported()
     assert "does not support" in window.placeholders["density"].label.text()
     assert "will support" in window.placeholders["canvas"].label.text()
     rec = p.state.shown_record()
