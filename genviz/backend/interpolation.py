@@ -272,27 +272,26 @@ class DecoderLatent(LatentSpace):
 class DDIMLatent(LatentSpace):
     """The DDIM latent x_T of a diffusion model (Song et al. 2021, Sec. 4.3 and 5.3).
 
-    ``decode``: deterministic DDIM (η = 0) from x_T over ``steps`` timesteps, with the checkpoint's
-    default sampler options (``clip_sample``, ``timestep_spacing``), through ``genviz.backend.chain`` — the
-    same chain ``genviz sample CKPT --sampler ddim --eta 0 --steps S --n 1 --seed s`` runs.
+    ``decode``: deterministic DDIM (η = 0) from x_T over ``steps`` timesteps (default: the checkpoint's
+    default step count), without clipping x̂_0 (``clip_sample=False``, so that decoding is the exact
+    inverse of ``encode``'s steps; on mnist-ddpm clipping changes DDIM-50 samples very little but costs
+    3.8 dB of inversion PSNR), with the checkpoint's ``timestep_spacing``, through
+    ``genviz.backend.sample`` — the same chain as
+    ``genviz sample CKPT --sampler ddim --eta 0 --param clip_sample=false --steps S --n 1 --seed s``.
     ``encode``: DDIM inversion over the same timesteps (``genviz.backend.inversion.ddim_invert``).
     """
 
     kind = "ddim"
     can_encode = True
 
-    def __init__(self, model, steps: int | None = None, clip_sample: bool | None = None,
+    def __init__(self, model, steps: int | None = None, clip_sample: bool = False,
                  timestep_spacing: str | None = None):
         super().__init__(model)
         d = dict(getattr(model, "default_sampler", {}))
         self.steps = int(steps if steps is not None else (d.get("steps", 50) if d.get("name") == "ddim" else 50))
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
-        self.params = {"eta": 0.0}
-        if clip_sample is not None:
-            self.params["clip_sample"] = bool(clip_sample)
-        elif "clip_sample" in d:
-            self.params["clip_sample"] = d["clip_sample"]
+        self.params = {"eta": 0.0, "clip_sample": bool(clip_sample)}
         sp = timestep_spacing or d.get("timestep_spacing")
         if sp is not None:
             self.params["timestep_spacing"] = sp

