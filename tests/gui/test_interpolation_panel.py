@@ -149,3 +149,18 @@ def test_default_action_for_screenshot(qtbot, win, latent_ckpts):
     assert win.run_default_action()
     qtbot.waitUntil(win.default_action_done, timeout=60000)
     assert p.status == "done" and p.frames_unit.shape == (10, 1, 28, 28) and p.grid_unit.shape == (25, 1, 28, 28)
+
+
+def test_rerun_supersedes_a_running_walk(qtbot, win, latent_ckpts):
+    p = _load(qtbot, win, latent_ckpts["tiny-vae"])
+    p.frames_spin.setValue(12)
+    assert p.run()
+    p.set_endpoint(1, seed=42)
+    p.frames_spin.setValue(4)
+    p.grid_check.setChecked(False)
+    _run(qtbot, p)
+    qtbot.waitUntil(lambda: win.engine.pending() == 0, timeout=30000)
+    qtbot.wait(100)
+    assert p.status == "done" and p.frames_unit.shape == (4, 1, 28, 28) and p.grid_unit is None
+    m = load_checkpoint(latent_ckpts["tiny-vae"])
+    assert np.abs(p.frames_unit[-1] - _unit(m, sample(m, n=1, seed=42))[0]).max() <= 1 / 255 + 1e-6

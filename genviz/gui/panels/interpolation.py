@@ -384,7 +384,9 @@ class InterpolationPanel(QWidget):
     def set_model(self, loaded) -> None:
         """Show a newly loaded model (a ``LoadedModel``); clears the previous walk."""
         self.cancel()
+        self._job += 1  # results of earlier runs are dropped
         self.loaded = loaded
+        self._corners = self._space_obj = None
         self.frames_unit = self.grid_unit = self.norms = self.profiles = self.live_unit = None
         self.status, self.error = "idle", None
         m = loaded.model
@@ -553,7 +555,7 @@ class InterpolationPanel(QWidget):
                     "strip": np.concatenate(partial["strip"]),
                     "grid": np.concatenate(partial["grid"]) if side else None, "side": side}
 
-        self.engine.submit(task, self._run_done, self._run_failed)
+        self.engine.submit(task, self._run_done, lambda msg: self._run_failed(msg, job))
         return True
 
     def _run_done(self, res: dict) -> None:
@@ -570,9 +572,12 @@ class InterpolationPanel(QWidget):
         self.message.emit(f"interpolated {len(self.frames_unit)} frames ({self._method}, {self.space_desc})", False)
         self._scrub(self.slider.value())
 
-    def _run_failed(self, msg: str) -> None:
+    def _run_failed(self, msg: str, job: int | None = None) -> None:
+        if job is not None and job != self._job:
+            return  # a superseded run (cancelled when a new one started)
         if "cancelled" in msg:
             self.status = "idle"
+            self._dirty = True
             return
         self.status, self.error = "error", msg
         self._dirty = True
@@ -599,6 +604,7 @@ class InterpolationPanel(QWidget):
     def _decode_live(self, t: float) -> None:
         self._live_busy = True
         space, z_a, z_b, method = self._space_obj, self._corners[0], self._corners[1], self._method
+        job = self._job
 
         def task():
             from genviz.backend.interpolation import point
@@ -608,6 +614,8 @@ class InterpolationPanel(QWidget):
 
         def done(res):
             self._live_busy = False
+            if job != self._job:
+                return  # the model or the path changed meanwhile
             tt, img, norm = res
             self.live_unit = img.astype(np.float32) / 255.0
             self.live.set_images(img, cols=1)
