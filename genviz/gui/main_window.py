@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         self.device_group = QActionGroup(self)
         self.device_group.setExclusive(True)
         self._set_device_choices(["auto", "cpu"])
+        im = mb.addMenu("&Interpolation")
+        im.addAction("Use the chain's selected sample as endpoint", self.chain_sample_to_endpoint)
         vm = mb.addMenu("&View")
         vm.addAction(self.dock.toggleViewAction())
 
@@ -303,6 +305,27 @@ class MainWindow(QMainWindow):
         if self.current_panel() != "chain" or not self.chain_panel.supported():
             return self.engine.pending() == 0
         return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
+
+    def chain_sample_to_endpoint(self) -> None:
+        """Interpolation ▸ Use the chain's selected sample: its latest state becomes the interpolation
+        panel's active endpoint (entering the latent by DDIM inversion), and the panel is shown."""
+        st, ip = self.chain_panel.state, self.interpolation_panel
+        rec, sel = st.shown_record(), st.selected
+        if rec is None or not ip.supported():
+            self.show_message("no chain sample to use: run a chain of a model the interpolation panel supports", True)
+            return
+        corner = ip.active_corner()
+        label = f"chain sample #{sel}, step {rec.index}"
+
+        def take():
+            return rec.x[sel:sel + 1].detach().clone().float()
+
+        def done(x) -> None:
+            ip.set_endpoint_image_tensor(corner, x, label, advance=True)
+            self.set_panel("interpolation")
+            self.show_message(f"endpoint {'ABCD'[corner]} = {label}; press Interpolate")
+
+        self.engine.submit(take, done, lambda m: self.show_message(f"could not take the sample: {m}", True))
 
     # ---- export ----------------------------------------------------------------------------------
     def export_grid_dialog(self, which: str = "x") -> None:

@@ -164,3 +164,25 @@ def test_rerun_supersedes_a_running_walk(qtbot, win, latent_ckpts):
     assert p.status == "done" and p.frames_unit.shape == (4, 1, 28, 28) and p.grid_unit is None
     m = load_checkpoint(latent_ckpts["tiny-vae"])
     assert np.abs(p.frames_unit[-1] - _unit(m, sample(m, n=1, seed=42))[0]).max() <= 1 / 255 + 1e-6
+
+
+def test_chain_sample_becomes_endpoint(qtbot, win, tiny_ckpt):
+    """A sample picked in the chain panel enters the interpolation as an endpoint (DDIM inversion)."""
+    with qtbot.waitSignal(win.modelLoaded, timeout=30000):
+        win.load(tiny_ckpt)
+    qtbot.waitUntil(lambda: len(win.chain_panel.state.history()) == 1, timeout=10000)
+    win.chain_panel.state.selected = 2
+    p = win.interpolation_panel
+    p.set_active_corner(1)
+    win.chain_sample_to_endpoint()
+    qtbot.waitUntil(lambda: p.endpoints[1]["kind"] == "tensor", timeout=10000)
+    assert win.current_panel() == "interpolation" and p.active_corner() == 2  # grid on: B -> C
+    assert "chain sample #2" in p.rows[1].desc.text()
+    x = p.endpoints[1]["x"]
+    assert tuple(x.shape) == (1, 1, 28, 28)
+    assert torch.equal(x[0], win.chain_panel.state.history()[0].x[2])
+    p.steps_spin.setValue(2)
+    p.frames_spin.setValue(3)
+    p.grid_check.setChecked(False)
+    _run(qtbot, p)
+    assert p.frames_unit.shape == (3, 1, 28, 28)

@@ -439,6 +439,14 @@ class InterpolationPanel(QWidget):
         if advance:
             self.set_active_corner((i + 1) % (4 if self.grid_check.isChecked() else 2))
 
+    def set_endpoint_image_tensor(self, i: int, x, label: str, advance: bool = False) -> None:
+        """Set endpoint ``i`` to an image already in model space, (1, *data_shape) (e.g. a sample picked in
+        the chain panel; made on the engine thread). It enters through the encoder / DDIM inversion."""
+        self.endpoints[i] = {"kind": "tensor", "x": x, "label": label}
+        self._update_rows()
+        if advance:
+            self.set_active_corner((i + 1) % (4 if self.grid_check.isChecked() else 2))
+
     def _update_rows(self) -> None:
         for i, row in enumerate(self.rows):
             e = self.endpoints[i]
@@ -492,6 +500,8 @@ class InterpolationPanel(QWidget):
         if e["kind"] == "seed":
             return endpoint_latent(space, seed=e["seed"])
         m = space.model
+        if e["kind"] == "tensor":
+            return endpoint_latent(space, image=e["x"])
         return endpoint_latent(space, image=load_image(e["spec"], m.data_shape, m.data_range))
 
     def run(self) -> bool:
