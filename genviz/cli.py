@@ -283,6 +283,8 @@ def cmd_interpolate(a) -> int:
     from .backend import load_checkpoint
     from .backend.interpolation import endpoint_latent, interpolate, latent_space, load_image
     model = load_checkpoint(a.checkpoint, device=a.device)
+    if a.steps is not None and model.family != "diffusion":
+        raise CLIError(f"--steps applies to diffusion models (DDIM latents); {model.name} is a {model.family} model")
     space = latent_space(model, steps=a.steps)
     corners = []
     for c in names:

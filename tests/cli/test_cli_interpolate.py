@@ -78,6 +78,8 @@ def test_ddim_latents_of_a_diffusion_model(bundled, tmp_path):
     (["--seed-a", "1", "--seed-b", "2", "--out", "{d}/nope/x.png"], "does not exist"),
     (["--seed-a", "1", "--image-b", "{d}/missing.png", "--out", "{d}/x.png"], "no such image"),
     (["--seed-a", "1", "--image-b", "mnist:5000", "--out", "{d}/x.png"], "0..999"),
+    (["--seed-a", "1", "--seed-b", "2", "--steps", "5", "--out", "{d}/x.png"], "diffusion models"),
+    (["--seed-a", "1", "--seed-b", "2", "--steps", "0", "--out", "{d}/x.png"], "--steps"),
 ])
 def test_errors(latent_ckpts, tmp_path, capsys, args, fragment):
     args = [a.replace("{d}", str(tmp_path)) for a in args]
