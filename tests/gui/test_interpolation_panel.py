@@ -73,15 +73,16 @@ def test_picker_clicks_set_endpoints(qtbot, win, latent_ckpts, tmp_path):
     assert p.endpoints[0] == {"kind": "seed", "seed": p.picker_seed.value() + 3}
     assert p.rows[0].seed.value() == p.picker_seed.value() + 3
     assert p.active_corner() == 1  # advances to B
-    p.digits_grid.tileClicked.emit(5)
-    assert p.endpoints[1]["kind"] == "image" and p.endpoints[1]["spec"] == "mnist:5"
-    assert "held-out digit #5" in p.rows[1].desc.text()
+    p.digit_page.setValue(3)
+    p.digits_grid.tileClicked.emit(5)  # page 3 shows held-out digits 3, 103, ..., 903: one per class
+    assert p.endpoints[1]["kind"] == "image" and p.endpoints[1]["spec"] == "mnist:503"
+    assert "digit #503" in p.rows[1].desc.text()
     p.frames_spin.setValue(3)
     p.grid_check.setChecked(False)
     _run(qtbot, p)
     assert p.grid_unit is None
     m = load_checkpoint(latent_ckpts["tiny-vae"])
-    mu, _ = m.encode(load_image("mnist:5", m.data_shape))
+    mu, _ = m.encode(load_image("mnist:503", m.data_shape))
     assert np.abs(p.frames_unit[-1] - _unit(m, m.decode(mu))[0]).max() <= 1 / 255 + 1e-6
     # a dropped image file becomes the active endpoint
     img = tmp_path / "drop.png"

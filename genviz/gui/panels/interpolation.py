@@ -301,7 +301,7 @@ class InterpolationPanel(QWidget):
         dl = QVBoxLayout(dw)
         dl.setContentsMargins(0, 0, 0, 0)
         self.digit_page = QSpinBox()
-        self.digit_page.setRange(0, 1000 // PICKER_N - 1)
+        self.digit_page.setRange(0, 99)
         self.digit_page.setPrefix("page ")
         self.digit_page.valueChanged.connect(lambda _v: self.refresh_digits())
         dl.addWidget(self.digit_page)
@@ -461,11 +461,17 @@ class InterpolationPanel(QWidget):
         self.set_endpoint(i, seed=self.picker_seed.value() + k, advance=True)
         self.message.emit(f"endpoint {CORNERS[i]} = sample seed {self.picker_seed.value() + k}", False)
 
+    def digit_indices(self) -> list[int]:
+        """Held-out digit indices shown on the current picker page: one of each class (the held-out
+        split is ordered by class, 100 per class)."""
+        p = self.digit_page.value()
+        return [100 * c + p for c in range(10)]
+
     def _digit_clicked(self, k: int) -> None:
         i = self.active_corner()
-        K = self.digit_page.value() * PICKER_N + k
-        self.set_endpoint(i, image=f"mnist:{K}", label=f"held-out digit #{K}", advance=True)
-        self.message.emit(f"endpoint {CORNERS[i]} = held-out digit #{K}", False)
+        K = self.digit_indices()[k]
+        self.set_endpoint(i, image=f"mnist:{K}", label=f"digit #{K}", advance=True)
+        self.message.emit(f"endpoint {CORNERS[i]} = held-out digit #{K} (mnist:{K})", False)
 
     def dragEnterEvent(self, ev) -> None:  # noqa: N802
         urls = ev.mimeData().urls() if ev.mimeData().hasUrls() else []
@@ -693,9 +699,9 @@ class InterpolationPanel(QWidget):
             return
         from genviz.backend.data import load_mnist  # numpy only
         imgs, _ = load_mnist("test")
-        p = self.digit_page.value()
-        self.digits_grid.set_images(imgs[p * PICKER_N:(p + 1) * PICKER_N, None], cols=4)
-        self.digits_grid.set_title(f"held-out #{p * PICKER_N}–{(p + 1) * PICKER_N - 1}")
+        idx = self.digit_indices()
+        self.digits_grid.set_images(imgs[idx][:, None], cols=4)
+        self.digits_grid.set_title(f"held-out digits #{idx[0]}, #{idx[1]}, …")
 
     # ---- drawing -----------------------------------------------------------------------------------
     def refresh(self) -> None:
