@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
     # ---- panels, messages, default action ---------------------------------------------------------
     def panels(self) -> dict:
         """The panel widgets by name (chain, interpolation, density, canvas)."""
-        return {"chain": self.chain_panel, **self.placeholders}
+        return {"chain": self.chain_panel, "interpolation": self.interpolation_panel, **self.placeholders}
 
     def set_panel(self, name: str) -> None:
         """Show the panel ``name`` (chain, interpolation, density, canvas; ``start`` for the start page)."""

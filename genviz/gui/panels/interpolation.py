@@ -784,6 +784,70 @@ class InterpolationPanel(QWidget):
             except Exception as e:
                 self.message.emit(f"export failed: {e}", True)
 
+    # ---- sessions and presets (genviz.gui.demo) ------------------------------------------------------
+    def session_state(self) -> dict:
+        """The walk as data: path settings, endpoints (seeds and image specs; a chain sample is saved as
+        its seed-free description only and comes back as seed 0), slider position, picker page, and
+        whether a walk had been decoded (restoring then decodes it again: same seeds, same pixels)."""
+        eps = []
+        for e in self.endpoints:
+            if e["kind"] == "seed":
+                eps.append({"seed": e["seed"]})
+            elif e["kind"] == "image":
+                eps.append({"image": e["spec"], "label": e["label"]})
+            else:
+                eps.append({"seed": 0, "was": e.get("label", "")})
+        return {"method": self.method_combo.currentData(), "frames": self.frames_spin.value(),
+                "grid": self.grid_check.isChecked(), "grid_side": self.grid_spin.value(),
+                "ddim_steps": self.steps_spin.value(), "endpoints": eps, "t": self.live_t,
+                "picker_seed": self.picker_seed.value(), "digit_page": self.digit_page.value(),
+                "decoded": self.status == "done"}
+
+    def restore_session(self, data: dict, on_done=None) -> None:
+        """Set the controls and endpoints from ``session_state()``-style data (also a preset's ``state``);
+        if it had been decoded (``decoded``), decode it again and move the slider to ``t``. ``on_done()``
+        is called on the GUI thread when set up (after decoding, if any). Raises ValueError on bad data."""
+        m = data.get("method", "slerp")
+        if m not in METHODS:
+            raise ValueError(f"unknown interpolation method {m!r}")
+        self.method_combo.setCurrentIndex(METHODS.index(m))
+        self.frames_spin.setValue(int(data.get("frames", self.frames_spin.value())))
+        self.grid_check.setChecked(bool(data.get("grid", self.grid_check.isChecked())))
+        self.grid_spin.setValue(int(data.get("grid_side", self.grid_spin.value())))
+        if "ddim_steps" in data:
+            self.steps_spin.setValue(int(data["ddim_steps"]))
+        for i, e in enumerate(list(data.get("endpoints", []))[:4]):
+            if "image" in e:
+                self.set_endpoint(i, image=str(e["image"]), label=e.get("label"))
+            else:
+                self.set_endpoint(i, seed=int(e.get("seed", i)))
+        self.picker_seed.setValue(int(data.get("picker_seed", self.picker_seed.value())))
+        self.digit_page.setValue(int(data.get("digit_page", self.digit_page.value())))
+        t = float(data.get("t", 0.0))
+        if not (data.get("decoded") and self.run()):
+            self.set_t(t)
+            if on_done:
+                on_done()
+            return
+        job = self._job
+        poll = QTimer(self)
+        poll.setInterval(50)
+
+        def check():
+            if self._job != job or self.status != "running":
+                poll.stop()
+                poll.deleteLater()
+                if self._job == job and self.status == "done":
+                    self.set_t(t)
+                if on_done:
+                    on_done()
+        poll.timeout.connect(check)
+        poll.start()
+
+    def advanced_controls(self) -> dict:
+        """Controls presentation mode may hide."""
+        return {"ddim_steps": self.steps_spin, "picker_seed": self.picker_seed}
+
     def done(self) -> bool:
         """True when no walk is running and nothing is queued on the engine."""
         return self.status in ("done", "error", "idle") and self.engine.pending() == 0 and not self._live_busy
