@@ -3,9 +3,11 @@
 Paths (``path``, ``grid``) act on latents of any shape (the first axis of a result indexes frames):
 
 - ``lerp``: z(t) = (1 − t) z1 + t z2.
-- ``slerp``: spherical linear interpolation (Shoemake 1985; White 2016, "Sampling generative networks"),
-  z(t) = sin((1−t)Ω)/sin Ω · z1 + sin(tΩ)/sin Ω · z2 with cos Ω = ẑ1·ẑ2; falls back to lerp when the
-  two latents are nearly parallel (|cos Ω| > ``dot_threshold``).
+- ``slerp``: spherical linear interpolation (Shoemake 1985; White 2016, "Sampling generative networks"):
+  the direction moves along the great circle, sin((1−t)Ω)/sin Ω · ẑ1 + sin(tΩ)/sin Ω · ẑ2 with
+  cos Ω = ẑ1·ẑ2, and the norm goes linearly from ‖z1‖ to ‖z2‖ (exactly Shoemake's slerp of z1, z2 when
+  their norms are equal); falls back to lerp when the two latents are nearly parallel
+  (|cos Ω| > ``dot_threshold``).
 - ``rho``: the variance-preserving path z_ρ = ρ z1 + √(1−ρ²) z2 (Nijkamp et al. 2019; Xiao 2022, Fig. 5.2),
   ρ = cos(π t / 2), so that frames are equally spaced in angle; ρ = 1 gives z1, ρ = 0 gives z2. For two
   independent N(0, I) latents z_ρ is again N(0, I).
