@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTa
 
 from .chain_runner import LoadedModel, list_bundled, load_model
 from .engine import Engine
+from .panels.canvas import CanvasPanel
 from .panels.chain import ChainPanel
 from .panels.checkpoints import CheckpointBrowser
 from .panels.placeholders import PlaceholderPanel
@@ -54,9 +55,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chain_panel, "Chain")
-        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:]}
+        self.canvas_panel = CanvasPanel(self.engine)
+        self.canvas_panel.message.connect(self.show_message)
+        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:] if k != "canvas"}
         for k, p in self.placeholders.items():
             self.tabs.addTab(p, p.title)
+        self.tabs.addTab(self.canvas_panel, "Canvas")
         self.setCentralWidget(self.tabs)
 
         self.browser = CheckpointBrowser()
@@ -181,6 +185,7 @@ class MainWindow(QMainWindow):
         for p in self.placeholders.values():
             p.set_model(m)
         self.chain_panel.set_model(ld, start=False)
+        self.canvas_panel.set_model(ld)
         if not (self.autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
             self.chain_panel.reset()
         if os.sep in source or Path(source).suffix:
@@ -262,7 +267,10 @@ class MainWindow(QMainWindow):
 
     def run_default_action(self, batch: int = 16) -> bool:
         """Run the shown panel's default action: for the chain, the default sampler over the whole
-        chain with ``batch`` samples. Returns False when the panel has nothing to run."""
+        chain with ``batch`` samples; for the canvas, SDEdit on the drawing (the bundled example when
+        the canvas is blank). Returns False when the panel has nothing to run."""
+        if self.current_panel() == "canvas":
+            return self.canvas_panel.run_default()
         if self.current_panel() == "chain" and self.chain_panel.supported():
             self.chain_panel.batch_spin.setValue(batch)
             self.chain_panel.reset(run=True)
@@ -271,6 +279,8 @@ class MainWindow(QMainWindow):
 
     def default_action_done(self) -> bool:
         """True once the default action has finished (nothing queued, chain finished)."""
+        if self.current_panel() == "canvas":
+            return self.engine.pending() == 0 and not self.canvas_panel.busy
         if self.current_panel() != "chain" or not self.chain_panel.supported():
             return self.engine.pending() == 0
         return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
@@ -315,6 +325,7 @@ class MainWindow(QMainWindow):
         self.speed_timer.stop()
         self.chain_panel.timer.stop()
         self.chain_panel.state.stop()
+        self.canvas_panel.shutdown()
         self.engine.shutdown()
 
     def closeEvent(self, ev) -> None:  # noqa: N802
