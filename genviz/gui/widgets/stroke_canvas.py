@@ -161,7 +161,9 @@ class StrokeCanvas(QWidget):
 
     def set_image(self, image: np.ndarray, mask: np.ndarray | None = None, undoable: bool = True) -> None:
         """Replace the drawing with ``image`` ((H, W) or (H, W, 3), uint8 or float in [0, 1], any
-        size: resized smoothly to the canvas); optionally the mask ((H, W), 255 = regenerate)."""
+        size: an integer enlargement replicates pixels (exact round trip to the model's resolution),
+        other sizes are resized bicubically or area-averaged); optionally the mask ((H, W), 255 =
+        regenerate)."""
         if undoable:
             self.push_undo()
         self.ink_layer = _fit(image, self.canvas_size, rgb=True)
@@ -290,5 +292,11 @@ def _fit(image: np.ndarray, size: int, rgb: bool) -> QImage:
     im = Image.fromarray(a)
     im = im.convert("RGB" if rgb else "L")
     if im.size != (size, size):
-        im = im.resize((size, size), Image.Resampling.BICUBIC if im.width < size else Image.Resampling.BOX)
+        if im.width < size and size % im.width == 0 and im.width == im.height:
+            # an integer enlargement (28 -> 280) by pixel replication: area-averaging it back gives the
+            # original exactly, so an accepted candidate or a real digit is what the model sees
+            method = Image.Resampling.NEAREST
+        else:
+            method = Image.Resampling.BICUBIC if im.width < size else Image.Resampling.BOX
+        im = im.resize((size, size), method)
     return array_to_qimage(np.asarray(im))
