@@ -17,6 +17,7 @@ RECIPES = {
     "mnist-classifier": "genviz.backend.training.digit_classifier",
     "mnist-ebm": "genviz.backend.training.mnist_ebm",
     "mnist-realism": "genviz.backend.training.realism_classifier",
+    "mnist-guide": "genviz.backend.training.guide_classifier",
 }
 
 

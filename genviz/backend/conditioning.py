@@ -19,6 +19,13 @@ x_{t'} ← x_{t'} − φ_N(x_{t'}) + φ_N(y_{t'}), y_{t'} = √ᾱ_{t'} y + √(
 filter (downsample by N with area averaging, upsample bilinearly). The chain keeps the drawing's
 coarse layout (where the ink is, at 28/N px) while the model draws the fine detail.
 
+Classifier guidance toward the drawn digit (Dhariwal & Nichol 2021, Alg. 2, applied to the clean
+estimate as in "universal guidance", Bansal et al. 2023, Eq. 6): after every step to t' (while
+t' >= ``guide_stop``·T), x_{t'} ← x_{t'} + s √ᾱ_{t'} ∇_{x̂_0} log p(c | x̂_0), i.e. DDIM's next state
+built from x̂_0 moved up the classifier's log-probability of class c; c is the class the guide
+classifier gives the drawing itself (or ``guide_class``). The last steps run unguided, so the
+final image is the model's, not an adversarial perturbation.
+
 SDEdit's repeats (Meng et al. 2022, Sec. 4 "K repeats"): the noise-then-denoise cycle is run
 ``repeats`` times, each starting from the previous output.
 
@@ -41,6 +48,7 @@ SDEDIT_SAMPLERS = ("ddim", "ddpm")
 DEFAULT_T0 = 0.5  # fraction of T; chosen from resources/sdedit/measurements.json (see README "Stroke canvas")
 DEFAULT_ILVR_N = 4
 DEFAULT_ILVR_STOP = 0.3
+DEFAULT_GUIDE_STOP = 0.2
 
 
 # ---- images <-> model space ------------------------------------------------------------------------
@@ -202,6 +210,7 @@ class SDEditResult:
             steps (t0 = 0: the samples are the drawing).
         timesteps: the reverse chain's timesteps (descending).
         seconds: wall time.
+        guide_class: the class guidance steered toward, or None.
     """
 
     samples: torch.Tensor
@@ -211,6 +220,7 @@ class SDEditResult:
     t_start: int
     timesteps: list = field(default_factory=list)
     seconds: float = 0.0
+    guide_class: int | None = None
 
 
 def t0_to_timestep(t0: float, T: int) -> int:
@@ -230,7 +240,8 @@ def t0_to_timestep(t0: float, T: int) -> int:
 
 def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 25, sampler: str = "ddim",
            seed: int = 0, mask=None, eta: float = 0.0, repeats: int = 1, ilvr: int = 0,
-           ilvr_stop: float = DEFAULT_ILVR_STOP, clip_sample: bool = True,
+           ilvr_stop: float = DEFAULT_ILVR_STOP, guidance: float = 0.0, guide_classifier=None,
+           guide_class: int | None = None, guide_stop: float = DEFAULT_GUIDE_STOP, clip_sample: bool = True,
            callback: Callable[[int, int, torch.Tensor, torch.Tensor | None], bool | None] | None = None,
            invert: bool | str = "auto") -> SDEditResult:
     """SDEdit from a drawing, optionally masked and ILVR-guided; K = ``n`` candidates.
@@ -253,6 +264,10 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         repeats: SDEdit's K repeats of noise-then-denoise (>= 1).
         ilvr: ILVR down-sampling factor N (0 or 1 = off; e.g. 4 keeps the 7 x 7 layout of a 28 px image).
         ilvr_stop: ILVR acts while the chain's next timestep >= ilvr_stop·T.
+        guidance: classifier-guidance scale s >= 0 (0 = off); needs ``guide_classifier``.
+        guide_classifier: a ``ClassifierModel`` on the model's images (e.g. ``mnist-guide``).
+        guide_class: the class to steer toward; None = the guide classifier's class of the drawing.
+        guide_stop: guidance acts while the chain's next timestep >= guide_stop·T.
         clip_sample: clip x̂_0 to the data range in each step.
         callback: ``callback(i, total, x, x0_hat)`` after each step (i counts over all repeats);
             return False to cancel (raises ``InterruptedError``).
@@ -280,6 +295,8 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         raise ValueError(f"ilvr factor must be >= 0, got {ilvr}")
     if eta < 0:
         raise ValueError(f"eta must be >= 0, got {eta}")
+    if guidance < 0 or (guidance > 0 and guide_classifier is None):
+        raise ValueError("guidance must be >= 0 and needs a guide_classifier")
     T = model.num_train_timesteps
     t_start = t0_to_timestep(t0, T)
     shape = tuple(model.data_shape)
@@ -323,6 +340,22 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         z = torch.randn((n, *shape), generator=g).to(dev)
         return math.sqrt(a) * y_dev + math.sqrt(1 - a) * z
 
+    cls = None
+    if guidance > 0:
+        if guide_class is None:
+            cls = int(guide_classifier.probs(y[None].to(guide_classifier.device)).argmax(1)[0])
+        else:
+            cls = int(guide_class)
+        if not 0 <= cls < len(guide_classifier.classes):
+            raise ValueError(f"guide_class must be in 0..{len(guide_classifier.classes) - 1}, got {cls}")
+
+    def class_grad(x0: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode(False), torch.enable_grad():
+            xg = x0.detach().clone().to(guide_classifier.device).requires_grad_(True)
+            logp = torch.log_softmax(guide_classifier.net(xg), dim=1)[:, cls].sum()
+            (grad,) = torch.autograd.grad(logp, xg)
+        return grad.detach().to(dev)
+
     with torch.inference_mode():
         for r in range(repeats):
             eps = torch.randn((n, *shape), generator=g).to(dev)
@@ -341,6 +374,8 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
                 it.close()
                 x = rec.x
                 t_next = ts[i + 1] if i + 1 < len(ts) else -1
+                if cls is not None and t_next >= guide_stop * T - 1 and t_next >= 0:
+                    x = x + guidance * math.sqrt(float(acp[t_next])) * class_grad(rec.x0_hat)
                 if ilvr > 1 and t_next >= ilvr_stop * T - 1:
                     x = x - lowpass(x, ilvr) + lowpass(noised(t_next), ilvr)
                 if m_dev is not None:
@@ -352,4 +387,5 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
     if m is not None:  # exact: unmasked pixels are the drawing, bit for bit
         samples = m * samples + (1 - m) * y
         samples = torch.where(m == 0, y.expand_as(samples), samples)
-    return SDEditResult(samples, x_first, y, m, T if pure_noise else t_start, list(ts), time.perf_counter() - start)
+    return SDEditResult(samples, x_first, y, m, T if pure_noise else t_start, list(ts), time.perf_counter() - start,
+                        cls)

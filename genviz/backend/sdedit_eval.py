@@ -26,12 +26,16 @@ from .conditioning import sdedit
 from .drawings import load_drawing_set
 from .imaging import make_grid, save_png
 
+GUIDE = 1.0
 T0S = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 METHODS = {
     "sdedit": dict(),
     "sdedit+ilvr4": dict(ilvr=4, ilvr_stop=0.3),
     "sdedit+ilvr7": dict(ilvr=7, ilvr_stop=0.3),
     "sdedit+ilvr4-s0.5": dict(ilvr=4, ilvr_stop=0.5),
+    "sdedit+ilvr4-s0.1": dict(ilvr=4, ilvr_stop=0.1),
+    "sdedit+guide": dict(guidance=GUIDE),
+    "sdedit+ilvr4+guide": dict(ilvr=4, ilvr_stop=0.3, guidance=GUIDE),
 }
 
 
@@ -48,6 +52,8 @@ def judge(x: torch.Tensor, labels: torch.Tensor | None, clf, realism) -> dict:
 
 
 def run_setting(model, ys, labels, k, steps, seed, t0, **kw):
+    if kw.get("guidance"):
+        kw["guide_classifier"] = load_checkpoint("mnist-guide", device="cpu")
     outs = []
     for i in range(len(ys)):
         outs.append(sdedit(model, ys[i], t0=t0, n=k, steps=steps, seed=seed + i, **kw).samples)
@@ -106,6 +112,8 @@ def main(argv=None):
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--t0s", default=",".join(map(str, T0S)))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--guidance", type=float, default=None, help="override the guidance scale of the +guide methods")
+    p.add_argument("--suffix", default="", help="appended to the method names in the report")
     p.add_argument("--grids", default="0.3,0.5,0.7,0.8,0.9", help="t0 values whose sample grids are saved")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -121,8 +129,9 @@ def main(argv=None):
     report = json.loads(res_path.read_text()) if res_path.exists() else {}
     from .api import sample
     t = time.time()
-    unc = torch.cat([sample(model, "ddim", steps=a.steps, n=80, seed=1000 + i) for i in range(2)])
-    report["unconditional"] = judge(unc, None, clf, realism)
+    if "unconditional" not in report:
+        unc = torch.cat([sample(model, "ddim", steps=a.steps, n=80, seed=1000 + i) for i in range(2)])
+        report["unconditional"] = judge(unc, None, clf, realism)
     report["drawings"] = judge(ys, lab, clf, realism)
     report["setup"] = dict(checkpoint=a.checkpoint, k=a.k, steps=a.steps, sampler="ddim", eta=0.0, seed=a.seed,
                            drawings=len(ys), per_digit=int(np.bincount(labels).min()))
@@ -131,7 +140,10 @@ def main(argv=None):
     grids = {float(v) for v in a.grids.split(",") if v}
     methods = report.setdefault("methods", {})
     for name in a.methods.split(","):
-        kw = METHODS[name]
+        kw = dict(METHODS[name])
+        if a.guidance is not None and "guidance" in kw:
+            kw["guidance"] = a.guidance
+        name = name + a.suffix
         rows = {r["t0"]: r for r in methods.get(name, [])}
         for t0 in [float(v) for v in a.t0s.split(",")]:
             t = time.time()
@@ -146,6 +158,11 @@ def main(argv=None):
                 save_png(out / f"samples_{name}_t{t0:.1f}.png",
                          make_grid(model.to_unit(g).numpy(), nrow=(a.k + 1) * 2, scale=2))
             methods[name] = [rows[k] for k in sorted(rows)]
+            if res_path.exists():  # merge with what other runs wrote meanwhile
+                disk = json.loads(res_path.read_text())
+                for k2, v2 in disk.get("methods", {}).items():
+                    if k2 != name:
+                        methods[k2] = v2
             res_path.write_text(json.dumps(report, indent=2))
             plot_tradeoff(out / "tradeoff.png", methods, report["unconditional"]["realism"],
                           report["drawings"]["realism"])

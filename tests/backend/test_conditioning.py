@@ -149,3 +149,31 @@ def test_errors():
         sdedit(m, np.zeros((2, 3, 4, 5)))
     with pytest.raises(InterruptedError):
         sdedit(m, y, t0=0.5, steps=3, callback=lambda *a: False)
+
+
+def _tiny_classifier(seed=0):
+    from genviz.backend import ClassifierModel
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    meta = {"name": "tiny-clf", "family": "classifier", "data": {"shape": [1, 8, 8], "range": [-1, 1]},
+            "classes": [str(i) for i in range(10)]}
+    return ClassifierModel(net, meta, "cpu")
+
+
+def test_classifier_guidance_raises_the_target_class_probability():
+    m = denoiser_model("linear")
+    clf = _tiny_classifier()
+    y = _drawing()
+    plain = sdedit(m, y, t0=0.8, n=8, steps=6, seed=0)
+    guided = sdedit(m, y, t0=0.8, n=8, steps=6, seed=0, guidance=30.0, guide_classifier=clf, guide_class=3,
+                    guide_stop=0.0)
+    assert guided.guide_class == 3 and plain.guide_class is None
+    p_plain = clf.probs(plain.samples)[:, 3].mean()
+    p_guided = clf.probs(guided.samples)[:, 3].mean()
+    assert p_guided > p_plain + 0.05
+    auto = sdedit(m, y, t0=0.8, n=2, steps=3, guidance=1.0, guide_classifier=clf)
+    assert auto.guide_class == int(clf.probs(y[None]).argmax())
+    zero = sdedit(m, y, t0=0.8, n=8, steps=6, seed=0, guidance=0.0, guide_classifier=clf)
+    assert torch.equal(zero.samples, plain.samples)
+    with pytest.raises(ValueError, match="guide_classifier"):
+        sdedit(m, y, guidance=1.0)

@@ -29,6 +29,8 @@ from ..widgets.stroke_canvas import StrokeCanvas
 
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 DEFAULT_DRAWING = RESOURCES / "drawings" / "digit3_0.png"
+DEFAULT_GUIDANCE = 2
+GUIDE_CHECKPOINT = "mnist-guide"
 DEFAULT_T0 = 0.5  # keep equal to genviz.backend.conditioning.DEFAULT_T0 (not imported: it pulls in torch)
 
 
@@ -264,6 +266,23 @@ class CanvasPanel(QWidget):
         ilvrrow.addWidget(self.ilvr_cb)
         ilvrrow.addWidget(self.ilvr_spin)
         gf.addRow("Guidance", ilvrrow)
+        guiderow = QHBoxLayout()
+        self.guide_cb = QCheckBox("toward digit")
+        self.guide_cb.setToolTip("classifier guidance (mnist-guide classifier on x̂₀) toward the digit drawn: "
+                                 "'auto' takes the class the guide classifier sees in the drawing")
+        self.guide_combo = QComboBox()
+        self.guide_combo.addItems(["auto"] + [str(i) for i in range(10)])
+        self.guide_scale = QSpinBox()
+        self.guide_scale.setRange(1, 20)
+        self.guide_scale.setValue(int(DEFAULT_GUIDANCE))
+        self.guide_scale.setPrefix("scale ")
+        guiderow.addWidget(self.guide_cb)
+        guiderow.addWidget(self.guide_combo)
+        guiderow.addWidget(self.guide_scale)
+        gf.addRow("", guiderow)
+        self.guide_cb.toggled.connect(self._settings_changed)
+        self.guide_combo.currentIndexChanged.connect(self._settings_changed)
+        self.guide_scale.valueChanged.connect(self._settings_changed)
         for w in (self.k_spin, self.seed_spin, self.steps_spin, self.ilvr_spin):
             w.valueChanged.connect(self._settings_changed)
         self.sampler_combo.currentIndexChanged.connect(self._settings_changed)
@@ -482,7 +501,9 @@ class CanvasPanel(QWidget):
         """The generation settings as ``sdedit`` keyword arguments."""
         return dict(t0=self.t0_slider.value() / 100.0, n=self.k_spin.value(), seed=self.seed_spin.value(),
                     steps=self.steps_spin.value(), sampler=self.sampler_combo.currentText(),
-                    ilvr=self.ilvr_spin.value() if self.ilvr_cb.isChecked() else 0)
+                    ilvr=self.ilvr_spin.value() if self.ilvr_cb.isChecked() else 0,
+                    guidance=float(self.guide_scale.value()) if self.guide_cb.isChecked() else 0.0,
+                    guide_class=None if self.guide_combo.currentIndex() == 0 else self.guide_combo.currentIndex() - 1)
 
     def input_key(self) -> tuple:
         """What live mode compares: the drawing's revision plus the settings."""
@@ -526,12 +547,34 @@ class CanvasPanel(QWidget):
             from ...backend.conditioning import image_to_model, mask_to_model, model_to_unit, sdedit
             y = image_to_model(ink, model, invert=False)
             m = mask_to_model(mask, model) if mask is not None else None
-            res = sdedit(model, y, mask=m, callback=progress, **params)
+            kw = dict(params)
+            if kw.get("guidance", 0) > 0:
+                kw["guide_classifier"] = self._guide_classifier(model)
+            else:
+                kw.pop("guide_class", None)
+            res = sdedit(model, y, mask=m, callback=progress, **kw)
+            if res.guide_class is not None:
+                params["guided_to"] = res.guide_class
             return {"samples": model_to_unit(res.samples, model), "x_t0": model_to_unit(res.x_t0, model),
                     "seconds": res.seconds, "params": params, "t_start": res.t_start, "live": live}
 
         self.engine.submit(task, self._generated, self._failed)
         return True
+
+    def _guide_classifier(self, model):
+        """The guide classifier (engine thread; loaded once). ValueError when there is none that fits."""
+        from ...backend.checkpoints import CheckpointError, load_checkpoint
+        cached = getattr(self, "_guide", None)
+        if cached is not None and cached.data_shape == tuple(model.data_shape):
+            return cached.to(model.device)
+        try:
+            clf = load_checkpoint(GUIDE_CHECKPOINT, device=model.device)
+        except CheckpointError as e:
+            raise ValueError(f"guidance needs the {GUIDE_CHECKPOINT} checkpoint: {e}") from None
+        if clf.data_shape != tuple(model.data_shape):
+            raise ValueError(f"{GUIDE_CHECKPOINT} works on {clf.data_shape} images, the model on {model.data_shape}")
+        self._guide = clf
+        return clf
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -556,7 +599,9 @@ class CanvasPanel(QWidget):
         p = out["params"]
         self.latency_label.setText(f"latency: {self.last_latency:.2f} s (stroke/click → shown); "
                                    f"generation {out['seconds']:.2f} s")
-        note = f"; {self.staging.dropped - had} oldest batch dropped from staging" if self.staging.dropped > had else ""
+        guided = f", guided to {p['guided_to']}" if "guided_to" in p else ""
+        note = guided + (f"; {self.staging.dropped - had} oldest batch dropped from staging"
+                         if self.staging.dropped > had else "")
         self.message.emit(f"batch {num}: {len(out['samples'])} candidates, t0 {p['t0']:.2f}, {p['sampler']} "
                           f"{p['steps']} steps, seed {p['seed']}{note}", False)
         self.generated.emit()
