@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from .samplers import get_sampler, make_timesteps
 
 SDEDIT_SAMPLERS = ("ddim", "ddpm")
-DEFAULT_T0 = 0.5  # fraction of T; chosen from resources/sdedit/measurements.json (see README "Stroke canvas")
+DEFAULT_T0 = 0.6  # plain SDEdit; fraction of T, chosen from resources/sdedit/measurements.json (README "Stroke canvas")
 DEFAULT_ILVR_N = 4
 DEFAULT_ILVR_STOP = 0.3
 DEFAULT_GUIDE_STOP = 0.2
@@ -240,7 +240,7 @@ def t0_to_timestep(t0: float, T: int) -> int:
 
 def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 25, sampler: str = "ddim",
            seed: int = 0, mask=None, eta: float = 0.0, repeats: int = 1, ilvr: int = 0,
-           ilvr_stop: float = DEFAULT_ILVR_STOP, guidance: float = 0.0, guide_classifier=None,
+           ilvr_stop: float = DEFAULT_ILVR_STOP, ilvr_mode: str = "xt", guidance: float = 0.0, guide_classifier=None,
            guide_class: int | None = None, guide_stop: float = DEFAULT_GUIDE_STOP, clip_sample: bool = True,
            callback: Callable[[int, int, torch.Tensor, torch.Tensor | None], bool | None] | None = None,
            invert: bool | str = "auto") -> SDEditResult:
@@ -264,6 +264,9 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         repeats: SDEdit's K repeats of noise-then-denoise (>= 1).
         ilvr: ILVR down-sampling factor N (0 or 1 = off; e.g. 4 keeps the 7 x 7 layout of a 28 px image).
         ilvr_stop: ILVR acts while the chain's next timestep >= ilvr_stop·T.
+        ilvr_mode: ``"xt"`` (Choi et al. 2021: x_{t'} ← x_{t'} − φ(x_{t'}) + φ(y_{t'}), y_{t'} the drawing
+            noised afresh) or ``"x0"`` (no fresh noise: the step's x̂_0 gets the drawing's low
+            frequencies, x_{t'} ← x_{t'} + √ᾱ_{t'} (φ(y) − φ(x̂_0))).
         guidance: classifier-guidance scale s >= 0 (0 = off); needs ``guide_classifier``.
         guide_classifier: a ``ClassifierModel`` on the model's images (e.g. ``mnist-guide``).
         guide_class: the class to steer toward; None = the guide classifier's class of the drawing.
@@ -293,6 +296,8 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     if ilvr < 0:
         raise ValueError(f"ilvr factor must be >= 0, got {ilvr}")
+    if ilvr_mode not in ("xt", "x0"):
+        raise ValueError(f"ilvr_mode must be 'xt' or 'x0', got {ilvr_mode!r}")
     if eta < 0:
         raise ValueError(f"eta must be >= 0, got {eta}")
     if guidance < 0 or (guidance > 0 and guide_classifier is None):
@@ -377,7 +382,11 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
                 if cls is not None and t_next >= guide_stop * T - 1 and t_next >= 0:
                     x = x + guidance * math.sqrt(float(acp[t_next])) * class_grad(rec.x0_hat)
                 if ilvr > 1 and t_next >= ilvr_stop * T - 1:
-                    x = x - lowpass(x, ilvr) + lowpass(noised(t_next), ilvr)
+                    if ilvr_mode == "x0":  # move x̂_0's low frequencies to the drawing's, keep ε̂'s
+                        a_next = float(acp[t_next]) if t_next >= 0 else 1.0
+                        x = x + math.sqrt(a_next) * (lowpass(y_dev, ilvr) - lowpass(rec.x0_hat, ilvr))
+                    else:
+                        x = x - lowpass(x, ilvr) + lowpass(noised(t_next), ilvr)
                 if m_dev is not None:
                     x = m_dev * x + (1 - m_dev) * noised(t_next)
                 done += 1

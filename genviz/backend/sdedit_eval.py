@@ -26,7 +26,7 @@ from .conditioning import sdedit
 from .drawings import load_drawing_set
 from .imaging import make_grid, save_png
 
-GUIDE = 1.0
+GUIDE = 2.0
 T0S = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 METHODS = {
     "sdedit": dict(),
@@ -34,8 +34,11 @@ METHODS = {
     "sdedit+ilvr7": dict(ilvr=7, ilvr_stop=0.3),
     "sdedit+ilvr4-s0.5": dict(ilvr=4, ilvr_stop=0.5),
     "sdedit+ilvr4-s0.1": dict(ilvr=4, ilvr_stop=0.1),
+    "sdedit+ilvr4x0": dict(ilvr=4, ilvr_stop=0.3, ilvr_mode="x0"),
+    "sdedit+ilvr4x0+guide": dict(ilvr=4, ilvr_stop=0.3, ilvr_mode="x0", guidance=GUIDE),
     "sdedit+guide": dict(guidance=GUIDE),
-    "sdedit+ilvr4+guide": dict(ilvr=4, ilvr_stop=0.3, guidance=GUIDE),
+    "sdedit+ilvr4-s0.1+guide": dict(ilvr=4, ilvr_stop=0.1, guidance=GUIDE),
+    "sdedit+ilvr4-s0.3+guide": dict(ilvr=4, ilvr_stop=0.3, guidance=GUIDE),
 }
 
 
@@ -60,23 +63,25 @@ def run_setting(model, ys, labels, k, steps, seed, t0, **kw):
     return torch.stack(outs)  # (D, K, C, H, W)
 
 
-def plot_tradeoff(path, results: dict, uncond_realism: float, drawn_realism: float, size=(900, 640)):
+def plot_tradeoff(path, results: dict, uncond_realism: float, drawn_realism: float, size=(1000, 700),
+                  xmin: float = 0.4):
     """faithfulness (y) against realism (x), one polyline per method, points labelled with t0 (PIL)."""
     from PIL import Image, ImageDraw
     W, H = size
-    L, R, Tm, B = 80, 220, 40, 70
+    L, R, Tm, B = 80, 250, 40, 70
     im = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(im)
 
     def px(r, f):
-        return L + r * (W - L - R), H - B - f * (H - Tm - B)
+        return L + (r - xmin) / (1.0 - xmin) * (W - L - R), H - B - f * (H - Tm - B)
 
     d.rectangle([L, Tm, W - R, H - B], outline="black")
-    for v in np.linspace(0, 1, 6):
+    for v in np.linspace(xmin, 1, int(round((1 - xmin) * 10)) + 1):
         x, _ = px(v, 0)
         d.line([x, H - B, x, H - B + 5], fill="black")
         d.text((x - 10, H - B + 8), f"{v:.1f}", fill="black")
-        _, y = px(0, v)
+    for v in np.linspace(0, 1, 11):
+        _, y = px(xmin, v)
         d.line([L - 5, y, L, y], fill="black")
         d.text((L - 35, y - 6), f"{v:.1f}", fill="black")
         d.line([L, y, W - R, y], fill=(235, 235, 235))
@@ -84,13 +89,15 @@ def plot_tradeoff(path, results: dict, uncond_realism: float, drawn_realism: flo
     d.text((10, 12), "faithfulness: share classified as the drawn digit (mnist-classifier)", fill="black")
     x, _ = px(uncond_realism, 0)
     d.line([x, Tm, x, H - B], fill=(120, 120, 120), width=1)
-    d.text((x - 150, Tm + 4), f"unconditional samples {uncond_realism:.2f}", fill=(90, 90, 90))
-    _, y = px(0, 0.8)
+    d.text((x - 175, H - B - 16), f"unconditional samples: {uncond_realism:.2f}", fill=(90, 90, 90))
+    _, y = px(xmin, 0.8)
     d.line([L, y, W - R, y], fill=(200, 120, 120))
     d.text((L + 4, y - 14), "target 0.8", fill=(180, 80, 80))
-    colours = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+    colours = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+               (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
     for j, (name, rows) in enumerate(results.items()):
         col = colours[j % len(colours)]
+        rows = [r for r in rows if r["realism"] >= xmin]
         pts = [px(r["realism"], r["faithfulness"]) for r in rows]
         if len(pts) > 1:
             d.line(pts, fill=col, width=2)
@@ -98,7 +105,9 @@ def plot_tradeoff(path, results: dict, uncond_realism: float, drawn_realism: flo
             d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=col)
             d.text((x + 5, y - 12), f"{r['t0']:.2g}", fill=col)
         d.text((W - R + 10, Tm + 20 * j), name, fill=col)
-    d.text((W - R + 10, Tm + 20 * (len(results) + 1)), f"drawings: realism {drawn_realism:.2f}", fill="black")
+    d.text((W - R + 10, Tm + 20 * (len(results) + 1)), f"the drawings themselves:", fill="black")
+    d.text((W - R + 10, Tm + 20 * (len(results) + 2)), f"realism {drawn_realism:.2f} (off the chart)", fill="black")
+    d.text((W - R + 10, Tm + 20 * (len(results) + 3)), "points: t0 / T", fill="black")
     im.save(path)
 
 

@@ -209,3 +209,28 @@ def test_window_canvas_tab(window, qtbot, autosave_dir):
     qtbot.waitUntil(window.default_action_done, timeout=30000)
     assert len(p.staging) == 4
     assert not p.canvas.is_blank()
+
+
+def test_recommended_settings_follow_the_guide_classifier(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        # the test checkpoint folder has no mnist-guide: plain SDEdit at the measured t0
+        assert not p.guide_cb.isChecked() and not p.guide_cb.isEnabled() and not p.ilvr_cb.isChecked()
+        assert p.t0_slider.value() == 60
+        p.apply_recommended(True)
+        assert p.guide_cb.isChecked() and p.ilvr_cb.isChecked() and p.t0_slider.value() == 90
+        s = p.settings()
+        assert s["guidance"] == 2.0 and s["ilvr"] == 4 and s["guide_class"] is None
+        p.guide_combo.setCurrentIndex(4)
+        assert p.settings()["guide_class"] == 3
+        msgs = []
+        p.message.connect(lambda t, e: msgs.append((t, e)))
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.steps_spin.setValue(2)
+        p.generate()  # no guide checkpoint: the error comes back as a message, the panel stays usable
+        qtbot.waitUntil(lambda: not p.busy, timeout=30000)
+        assert msgs and msgs[-1][1] is True and "mnist-guide" in msgs[-1][0]
+        assert p.generate_btn.isEnabled() and len(p.staging) == 0
+    finally:
+        p.shutdown()
+        eng.shutdown()

@@ -31,7 +31,8 @@ RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 DEFAULT_DRAWING = RESOURCES / "drawings" / "digit3_0.png"
 DEFAULT_GUIDANCE = 2
 GUIDE_CHECKPOINT = "mnist-guide"
-DEFAULT_T0 = 0.5  # keep equal to genviz.backend.conditioning.DEFAULT_T0 (not imported: it pulls in torch)
+DEFAULT_T0 = 0.6  # plain SDEdit; = genviz.backend.conditioning.DEFAULT_T0 (not imported: it pulls in torch)
+RECOMMENDED_T0 = 0.9  # with ILVR (factor 4) and classifier guidance (scale 2), see README "Stroke canvas"
 
 
 def autosave_dir() -> Path:
@@ -404,8 +405,31 @@ class CanvasPanel(QWidget):
             self.canvas.set_background(QColor(255, 255, 255), self._ink_colour(black_on_white=True))
         else:
             self.canvas.set_background(QColor(0, 0, 0), self._ink_colour(black_on_white=False))
+        self.apply_recommended(self._guide_available(m))
         self._t0_changed(self.t0_slider.value())
         self._update_preview()
+
+    def _guide_available(self, m) -> bool:
+        """Is there a guide classifier for this model's images? (reads a checkpoint header; the backend
+        is already imported once a model is loaded)"""
+        try:
+            from ...backend.checkpoints import read_metadata
+            meta = read_metadata(GUIDE_CHECKPOINT)
+        except Exception:
+            return False
+        return tuple(meta.get("data", {}).get("shape", ())) == tuple(m.data_shape)
+
+    def apply_recommended(self, guided: bool) -> None:
+        """The measured defaults (README "Stroke canvas"): with a guide classifier, t0 = 0.9 with ILVR
+        (factor 4) and classifier guidance (scale 2); without, plain SDEdit at t0 = 0.6."""
+        self.guide_cb.setEnabled(guided)
+        self.guide_combo.setEnabled(guided)
+        self.guide_scale.setEnabled(guided)
+        self.guide_cb.setChecked(guided)
+        self.ilvr_cb.setChecked(guided)
+        self.ilvr_spin.setValue(4)
+        self.guide_scale.setValue(DEFAULT_GUIDANCE)
+        self.t0_slider.setValue(int(round((RECOMMENDED_T0 if guided else DEFAULT_T0) * 100)))
 
     def _ink_colour(self, black_on_white: bool | None = None) -> QColor:
         if black_on_white is None:
