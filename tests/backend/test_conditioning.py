@@ -177,3 +177,17 @@ def test_classifier_guidance_raises_the_target_class_probability():
     assert torch.equal(zero.samples, plain.samples)
     with pytest.raises(ValueError, match="guide_classifier"):
         sdedit(m, y, guidance=1.0)
+
+
+def test_sdedit_on_a_diffusers_folder(diffusers_folder):
+    from genviz.backend import load_checkpoint
+    folder, _ = diffusers_folder
+    m = load_checkpoint(folder, device="cpu")
+    rgb = np.zeros((32, 32, 3), np.uint8)  # an RGB drawing for a 1-channel model: converted to grey
+    rgb[8:24, 12:20] = 255
+    mask = np.zeros((8, 8), np.uint8)
+    mask[:, 4:] = 255
+    res = sdedit(m, rgb, t0=0.7, n=2, steps=3, mask=mask, ilvr=2, seed=0)
+    assert res.samples.shape == (2, 1, 8, 8) and torch.isfinite(res.samples).all()
+    assert torch.equal(res.samples[:, :, :, :4], res.y[None, :, :, :4].expand(2, 1, 8, 4))
+    assert res.y.shape == (1, 8, 8) and float(res.y[0, 4, 3]) == 1.0
