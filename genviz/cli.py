@@ -31,6 +31,37 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+# Langevin-type sampler parameters with their own flags (any other: --param NAME=VALUE)
+SAMPLER_FLAGS = (("--step-size", float, "Langevin step size (alpha, or eta with --convention B)"),
+                 ("--convention", str, "ULA/MALA convention: A (x + a grad log p + sqrt(2a) xi) or B (x - (eta/2) grad E + sqrt(eta) xi)"),
+                 ("--temperature", float, "Langevin temperature T (noise sqrt(2aT) xi)"),
+                 ("--noise-scale", float, "multiplies the Langevin noise term (1 = theory)"),
+                 ("--init", str, "where Langevin chains start: gaussian, uniform, data, buffer"),
+                 ("--steps-per-level", int, "annealed Langevin: steps K per noise level"),
+                 ("--epsilon", float, "annealed Langevin: alpha_i = epsilon sigma_i^2 / sigma_L^2"),
+                 ("--sigma-max", float, "annealed Langevin: largest noise level"),
+                 ("--sigma-min", float, "annealed Langevin: smallest noise level"),
+                 ("--snr", float, "predictor-corrector: corrector signal-to-noise ratio"))
+
+
+def _sampler_options(p) -> None:
+    for flag, typ, help_ in SAMPLER_FLAGS:
+        p.add_argument(flag, type=typ, help=help_)
+
+
+def _flag_params(a) -> dict:
+    """The sampler parameters given by their own flags (``--step-size`` -> ``step_size``)."""
+    out = {}
+    for flag, _, _ in SAMPLER_FLAGS:
+        key = flag[2:].replace("-", "_")
+        v = getattr(a, key, None)
+        if v is not None:
+            out[key] = v
+    if getattr(a, "eta", None) is not None:
+        out["eta"] = a.eta
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="genviz", description="Desktop explorer for deep generative models. "
                 "With no command, opens the app on the bundled default model (mnist-ddpm).")
@@ -41,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--panel", choices=PANELS, default="chain")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--screenshot", metavar="PNG", help="run the panel's default action, save a PNG of the window, exit")
+    g.add_argument("--preset", metavar="NAME", help="open a demo preset (see `genviz presets`)")
+    g.add_argument("--session", metavar="FILE", help="open a saved .genviz session")
+
+    pr = sub.add_parser("presets", help="list the demo presets")
+    pr.add_argument("--json", action="store_true", help="print a JSON list")
 
     ls = sub.add_parser("list", help="list the bundled checkpoints")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
@@ -55,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--eta", type=float, help="DDIM eta (>= 0)")
+    _sampler_options(s)
     s.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other sampler parameter, e.g. --param clip_sample=false (repeatable)")
     s.add_argument("--device", default="auto")
@@ -64,8 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="judge a digit model's samples with the digit classifier")
     ev.add_argument("checkpoint")
     ev.add_argument("--n", type=int, default=500)
-    ev.add_argument("--sampler", default="ddim")
-    ev.add_argument("--steps", type=int, default=50)
+    ev.add_argument("--sampler", help="sampler name (default: the checkpoint's default sampler)")
+    ev.add_argument("--steps", type=int, help="number of chain steps (default: the checkpoint's)")
+    ev.add_argument("--eta", type=float, help="DDIM eta (>= 0)")
+    ev.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="any other sampler parameter (repeatable)")
+    _sampler_options(ev)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", default="auto")
     ev.add_argument("--json", metavar="PATH", help="also write the report as JSON")
@@ -89,21 +130,27 @@ def _parser() -> argparse.ArgumentParser:
     sd.add_argument("--device", default="auto")
     sd.add_argument("--out", required=True, help="PATH.png (grid) or PATH.npz (samples (K, C, H, W) in [0, 1])")
 
+    b = sub.add_parser("bench", help="measure the performance budget (see README, Performance)")
+    b.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 CPU cores")
+    b.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
+    b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    b.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # token workloads, for the tests
+
     t = sub.add_parser("train", help="train a bundled model by its recipe", add_help=False)
     t.add_argument("recipe", choices=sorted(RECIPES))
     t.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
-def _check_out(path: str, suffixes: tuple) -> Path:
+def _check_out(path: str, suffixes: tuple, flag: str = "--out") -> Path:
     out = Path(path)
     if out.suffix.lower() not in suffixes:
-        raise CLIError(f"--out {path}: extension must be one of {', '.join(suffixes)}")
+        raise CLIError(f"{flag} {path}: extension must be one of {', '.join(suffixes)}")
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise CLIError(f"--out {path}: folder {parent} does not exist")
+        raise CLIError(f"{flag} {path}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise CLIError(f"--out {path}: not writable")
+        raise CLIError(f"{flag} {path}: not writable")
     return out
 
 
@@ -142,9 +189,7 @@ def cmd_sample(a) -> int:
         raise CLIError("--trajectory needs an .npz output")
     if a.n < 1:
         raise CLIError(f"--n must be >= 1, got {a.n}")
-    params = _parse_params(a.param)
-    if a.eta is not None:
-        params["eta"] = a.eta
+    params = {**_parse_params(a.param), **_flag_params(a)}
     import numpy as np
     import torch
     from .backend import chain, load_checkpoint
@@ -190,15 +235,28 @@ def cmd_sample(a) -> int:
 
 
 def cmd_eval(a) -> int:
+    if a.n < 1:
+        raise CLIError(f"--n must be >= 1, got {a.n}")
+    params = {**_parse_params(a.param), **_flag_params(a)}
     import torch
     from .backend import load_checkpoint, sample
     from .backend.metrics import digit_report
     model = load_checkpoint(a.checkpoint, device=a.device)
+    if not (model.is_image and tuple(model.data_shape) == (1, 28, 28)):
+        raise CLIError(f"{model.name}: eval judges 28x28 digit models (data shape {model.data_shape})")
     clf = load_checkpoint("mnist-classifier", device=a.device)
-    xs = [sample(model, a.sampler, steps=a.steps, n=min(100, a.n - i), seed=a.seed + i).cpu()
+    sampler, steps = a.sampler, a.steps
+    if sampler is None:
+        d = dict(getattr(model, "default_sampler", {}))
+        sampler = d.pop("name")
+        steps = steps if steps is not None else d.pop("steps", 50)
+        d.pop("steps", None)
+        params = {**d, **params}
+    steps = 50 if steps is None else steps
+    xs = [sample(model, sampler, steps=steps, n=min(100, a.n - i), seed=a.seed + i, **params).cpu()
           for i in range(0, a.n, 100)]
     rep = digit_report(torch.cat(xs), clf)
-    rep.update(checkpoint=model.name, sampler=a.sampler, steps=a.steps, seed=a.seed)
+    rep.update(checkpoint=model.name, sampler=sampler, steps=steps, params=params, seed=a.seed)
     print(json.dumps(rep, indent=2))
     if a.json:
         Path(a.json).write_text(json.dumps(rep, indent=2))
@@ -257,6 +315,14 @@ def cmd_sdedit(a) -> int:
     return 0
 
 
+def cmd_bench(a) -> int:
+    if a.json:
+        _check_out(a.json, (".json",), "--json")
+    from .bench import run_bench
+    res = run_bench(quick=a.quick, device=a.device, json_path=a.json, smoke=a.smoke)
+    return 0 if not res.get("errors") else 1
+
+
 def cmd_train(a) -> int:
     import importlib
     mod = importlib.import_module(RECIPES[a.recipe])
@@ -265,8 +331,32 @@ def cmd_train(a) -> int:
 
 
 def cmd_gui(a) -> int:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                 or os.environ.get("QT_QPA_PLATFORM")):
+        if not a.screenshot:
+            raise CLIError("no display found (DISPLAY is not set): run genviz on a desktop, or use --screenshot, "
+                           "which renders offscreen")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     from .gui.app import run_gui
-    return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot)
+    if a.preset:
+        from .presets import get_preset
+        get_preset(a.preset)  # unknown name: one error line before any window opens
+    if a.session and not Path(a.session).is_file():
+        raise CLIError(f"--session {a.session}: no such file")
+    return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot,
+                   preset=a.preset, session=a.session)
+
+
+def cmd_presets(a) -> int:
+    from .presets import list_presets
+    presets = list_presets()
+    if a.json:
+        print(json.dumps([{k: p[k] for k in ("name", "title", "description", "checkpoint", "panel")}
+                          for p in presets], indent=2))
+    else:
+        for p in presets:
+            print(f"{p['name']:<22}{p['title']}  [{p['checkpoint']}, {p['panel']}]")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.command is None:
         a = _parser().parse_args(["gui"])
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
-                "train": cmd_train, "sdedit": cmd_sdedit}
+                "train": cmd_train, "bench": cmd_bench,
+                "presets": cmd_presets, "sdedit": cmd_sdedit}
     try:
         return handlers[a.command](a)
     except KeyboardInterrupt:

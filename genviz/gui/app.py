@@ -40,8 +40,34 @@ def apply_style(app: QApplication) -> None:
     app.setPalette(p)
 
 
+def _attach_probe(win, path: str, loop: QEventLoop) -> None:
+    """Record when the window is shown and when the first chain step is drawn; then close (benchmarks)."""
+    import json
+    import time
+    times = {"shown": time.time() if win.isVisible() and win.windowHandle() and win.windowHandle().isExposed() else None}
+
+    def check_shown():
+        if times["shown"] is None and win.windowHandle() is not None and win.windowHandle().isExposed():
+            times["shown"] = time.time()
+
+    def drawn(index: int):
+        check_shown()
+        if index >= 1 and "first_step" not in times:
+            times["first_step"] = time.time()
+            Path(path).write_text(json.dumps(times))
+            win.close()
+            loop.quit()
+
+    poll = QTimer(win)
+    poll.setInterval(1)
+    poll.timeout.connect(lambda: (check_shown(), poll.stop() if times["shown"] else None))
+    poll.start()
+    win.chain_panel.recordDrawn.connect(drawn)
+
+
 def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "auto",
-            screenshot: str | None = None) -> int:
+            screenshot: str | None = None, probe: str | None = None, preset: str | None = None,
+            session: str | None = None) -> int:
     """Open the main window, load ``checkpoint`` (default ``mnist-ddpm``) and run the event loop.
 
     Args:
@@ -50,9 +76,15 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         device: "auto", "cpu", "cuda", "mps", ...
         screenshot: if set, run the panel's default action to completion (for the chain: the
             default sampler over the whole chain, batch 16), save the window as this PNG and return.
+        probe: (benchmarks) write ``{"shown": t, "first_step": t}`` — ``time.time()`` when the window
+            was first exposed and when the first chain step (record 1) was drawn — to this JSON path,
+            then close the window.
+        preset: open this demo preset (``genviz presets`` lists them) instead of ``checkpoint``/``panel``;
+            with ``screenshot``, the PNG is taken after the preset has run.
+        session: open this saved ``.genviz`` session instead.
     Returns:
-        0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded (after printing
-        ``genviz: error: ...`` to stderr).
+        0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded, or the preset or session
+        cannot be opened (after printing ``genviz: error: ...`` to stderr).
     """
     from .main_window import PANELS, MainWindow
     if panel not in PANELS:
@@ -71,6 +103,21 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
     win = MainWindow(device=device)
     win.set_panel(panel)
     win.autorun = True
+    setup = {"ready": preset is None and session is None}
+    if preset is not None:
+        try:
+            preset_data = win.demo.preset(preset)
+        except ValueError as e:
+            print(f"genviz: error: {e}", file=sys.stderr)
+            win.close()
+            return 1
+    if session is not None:
+        try:
+            win.demo.read_session(session)
+        except ValueError as e:
+            print(f"genviz: error: {e}", file=sys.stderr)
+            win.close()
+            return 1
     if screenshot:
         win.resize(*SCREENSHOT_SIZE)
     win.show()
@@ -89,7 +136,7 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
             loop.quit()
 
         def shoot() -> None:
-            if not win.default_action_done():
+            if not setup["ready"] or not win.default_action_done():
                 return
             win.chain_panel.refresh()
             win._update_speed()
@@ -112,7 +159,17 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: (print("genviz: error: screenshot timed out", file=sys.stderr),
                                                           finish(1)))
 
-    QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
+    if probe:
+        _attach_probe(win, probe, loop)
+    def mark_ready() -> None:
+        setup["ready"] = True
+
+    if preset is not None:
+        QTimer.singleShot(0, lambda: win.demo.apply_preset(preset_data, on_done=mark_ready))
+    elif session is not None:
+        QTimer.singleShot(0, lambda: win.demo.open_session(session, on_done=mark_ready))
+    else:
+        QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
     loop.exec()
     if not win._closing:
         win.close()

@@ -67,12 +67,13 @@ def available_devices() -> list[str]:
 
 
 def load_model(name_or_path: str, device: str = "auto") -> LoadedModel:
-    """Load a checkpoint and, for MNIST diffusion models, the bundled digit classifier."""
+    """Load a checkpoint and, for MNIST image models that sample (diffusion, energy, score), the bundled
+    digit classifier."""
     configure_torch()
     from genviz.backend import list_checkpoints, load_checkpoint, samplers_for
     model = load_checkpoint(name_or_path, device=device)
     classifier, note = None, ""
-    if model.family == "diffusion" and model.dataset == "mnist":
+    if model.family in ("diffusion", "ebm", "score") and model.dataset == "mnist":
         if any(i.name == CLASSIFIER_NAME for i in list_checkpoints()):
             try:
                 clf = load_checkpoint(CLASSIFIER_NAME, device=str(model.device))
@@ -125,23 +126,47 @@ class ChainRunner:
         return (self.model.to_unit(v.detach().float()) * 255).round().to(torch.uint8).cpu().numpy()
 
     def convert(self, rec, offset: int = 0) -> Record:
-        """Compact copy of a backend ChainStep (CPU float32 x, uint8 previews, float stats, probs)."""
+        """Compact copy of a backend ChainStep: CPU float32 x, uint8 previews, float stats, classifier
+        probabilities (of x0_hat, or of x for samplers that make no prediction) and, for Langevin-type
+        samplers, the drift and noise terms as signed previews with their per-sample norms."""
         import torch
         x = rec.x.detach().to("cpu", torch.float32).clone()
         x0_u8 = probs = eps_norm = None
         if rec.x0_hat is not None:
             x0_u8 = self._u8(rec.x0_hat)
-            if self.classifier is not None:
-                probs = self.classifier.probs(rec.x0_hat.float()).float().cpu().numpy()
+        judged = rec.x0_hat if rec.x0_hat is not None else (rec.x if rec.t is None else None)
+        if self.classifier is not None and judged is not None:  # Langevin-type states (t None) are judged as they are
+            probs = self.classifier.probs(judged.float()).float().cpu().numpy()
         stats = rec.stats or {}
-        x_norm = float(torch.as_tensor(stats["x_norm"]).float().mean()) if "x_norm" in stats else float(x.flatten(1).norm(dim=1).mean())
-        if "eps_norm" in stats:
-            eps_norm = float(torch.as_tensor(stats["eps_norm"]).float().mean())
+
+        def mean(key):
+            return float(torch.as_tensor(stats[key]).float().mean()) if key in stats else None
+
+        x_norm = mean("x_norm")
+        if x_norm is None:
+            x_norm = float(x.flatten(1).norm(dim=1).mean())
+        eps_norm = mean("eps_norm")
         t = None if rec.t is None else int(rec.t)
         t_next = None if rec.t_next is None else int(rec.t_next)
         sigma = float(rec.sigma) if rec.sigma is not None else float("nan")
-        return Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=sigma, x=x,
-                      x_u8=self._u8(rec.x), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs)
+        out = Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=sigma, x=x,
+                     x_u8=self._u8(rec.x), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs,
+                     energy=mean("energy"), grad_norm=mean("grad_norm"), accept=mean("accept"),
+                     level=None if rec.level is None else int(rec.level))
+        if rec.drift is not None and x.dim() == 4:
+            drift = rec.drift.detach().to("cpu", torch.float32)
+            noise = (rec.noise.detach().to("cpu", torch.float32) if rec.noise is not None
+                     else torch.zeros_like(drift))
+            scale = torch.maximum(drift.flatten(1).abs().amax(1), noise.flatten(1).abs().amax(1)).clamp_min(1e-12)
+            scale = scale.view(-1, 1, 1, 1)
+
+            def signed_u8(v):
+                return (128 + 127 * v / scale).round().clamp(0, 255).to(torch.uint8).numpy()
+
+            out.drift_u8, out.noise_u8 = signed_u8(drift), signed_u8(noise)
+            out.drift_norms = drift.flatten(1).norm(dim=1).numpy()
+            out.noise_norms = noise.flatten(1).norm(dim=1).numpy()
+        return out
 
     # ---- chains ----------------------------------------------------------------------------------
     def _grid(self, sampler: str) -> str:

@@ -29,7 +29,15 @@ class Record:
         x0_u8: (N, C, H, W) uint8 preview of the predicted clean sample, or None (record 0).
         x_norm: mean over the batch of ||x_t||.
         eps_norm: mean over the batch of ||eps_hat|| (None for record 0).
-        probs: (N, K) classifier probabilities of x0_hat, or None.
+        probs: (N, K) classifier probabilities of x0_hat (of x for samplers without a prediction), or None.
+        energy: mean over the batch of E(x) for energy models (None otherwise).
+        grad_norm: mean over the batch of ||grad E(x)|| (or ||score||) at this step's input (Langevin-type).
+        accept: MALA's acceptance rate over the batch at this step (None for other samplers).
+        level: annealed Langevin's noise-level index (0-based), else None.
+        drift_u8, noise_u8: (N, C, H, W) uint8 previews of the step's drift term and noise term (Langevin-type
+            samplers; None otherwise), mapped so that 128 is zero and, per sample, the larger of the two
+            terms' max |value| reaches 0 or 255 -- the two are drawn on one scale and compare by eye.
+        drift_norms, noise_norms: (N,) float arrays, ||drift|| and ||noise|| of every sample.
     """
 
     index: int
@@ -42,6 +50,14 @@ class Record:
     x_norm: float = float("nan")
     eps_norm: float | None = None
     probs: np.ndarray | None = None
+    energy: float | None = None
+    grad_norm: float | None = None
+    accept: float | None = None
+    level: int | None = None
+    drift_u8: np.ndarray | None = None
+    noise_u8: np.ndarray | None = None
+    drift_norms: np.ndarray | None = None
+    noise_norms: np.ndarray | None = None
 
 
 @dataclass
@@ -102,6 +118,8 @@ class ChainState:
         position: the shown record (global step index) of the active branch.
         follow: the view jumps to the newest record as it arrives (False once the user scrubs back).
         selected: the selected sample (tile) index.
+        step_interval: slow motion, in seconds: a running chain takes at most one step per interval (0 = as
+            fast as the model allows; Step is never delayed).
         steps_per_s: measured speed of the running chain.
         error: last error message from the engine (None when fine).
         version: increases on every change, so the view redraws only when needed.
@@ -119,6 +137,7 @@ class ChainState:
         self.steps_per_s = 0.0
         self.error: str | None = None
         self.version = 0
+        self.step_interval = 0.0  # slow motion: at least this many seconds between running steps
         self._last_step_time: float | None = None
 
     # ---- queries -------------------------------------------------------------------------------
@@ -145,8 +164,15 @@ class ChainState:
         """True when the engine should compute the next step of the active branch now."""
         with self.lock:
             b = self.branch
-            return (b is not None and b.gen is not None and not b.done and not b.stopped
-                    and (self.running or self.pending_steps > 0))
+            if b is None or b.gen is None or b.done or b.stopped:
+                return False
+            if self.pending_steps > 0:
+                return True
+            if not self.running:
+                return False
+            # slow motion: a running chain waits until step_interval has passed since its last step
+            return (self.step_interval <= 0 or self._last_step_time is None
+                    or time.perf_counter() - self._last_step_time >= self.step_interval)
 
     @property
     def status(self) -> str:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
 
 from .chain_runner import LoadedModel, list_bundled, load_model
+from .demo import DemoController
 from .engine import Engine
 from .panels.canvas import CanvasPanel
 from .panels.chain import ChainPanel
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.device_choice = device
         self.autorun = False  # run the default action after every load (the app does; tests do not)
         self.loaded: LoadedModel | None = None
+        self.loaded_source: str | None = None  # the name or path the loaded model came from
         self.loading = False
         self._closing = False
         self.engine = Engine(self)
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         for w in (self.ckpt_label, self.device_label, self.speed_label):
             sb.addPermanentWidget(w)
         self._build_menus()
+        self.demo = DemoController(self)
         self.speed_timer = QTimer(self)
         self.speed_timer.setInterval(250)
         self.speed_timer.timeout.connect(self._update_speed)
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         fm = mb.addMenu("&File")
+        self.file_menu = fm
         a = fm.addAction("&Open checkpoint file…", self.open_file_dialog)
         a.setShortcut(QKeySequence.StandardKey.Open)
         fm.addAction("Open &diffusers folder…", self.open_folder_dialog)
@@ -159,9 +163,12 @@ class MainWindow(QMainWindow):
         self.engine.submit(list_bundled, self.browser.set_checkpoints,
                            lambda m: self.show_message(f"could not list checkpoints: {m}", True))
 
-    def load(self, name_or_path: str, device: str | None = None) -> None:
-        """Load a checkpoint in the background; on failure the previous model stays."""
+    def load(self, name_or_path: str, device: str | None = None, autorun: bool | None = None) -> None:
+        """Load a checkpoint in the background; on failure the previous model stays.
+
+        ``autorun`` overrides ``self.autorun`` (run the panel's default action after this load) once."""
         device = device or self.device_choice
+        self._autorun_once = autorun
         runner = self.chain_panel.runner
         self.loading = True
         self.show_message(f"loading {name_or_path} on {device}…")
@@ -176,6 +183,7 @@ class MainWindow(QMainWindow):
     def _loaded(self, ld: LoadedModel, source: str) -> None:
         self.loading = False
         self.loaded = ld
+        self.loaded_source = source
         m = ld.model
         self.setWindowTitle(f"genviz — {m.name}")
         self.ckpt_label.setText(f"checkpoint: <b>{m.name}</b>")
@@ -186,7 +194,9 @@ class MainWindow(QMainWindow):
             p.set_model(m)
         self.chain_panel.set_model(ld, start=False)
         self.canvas_panel.set_model(ld)
-        if not (self.autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
+        autorun = self.autorun if getattr(self, "_autorun_once", None) is None else self._autorun_once
+        self._autorun_once = None
+        if not (autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
             self.chain_panel.reset()
         if os.sep in source or Path(source).suffix:
             self._add_recent(str(Path(source).resolve()))
@@ -239,15 +249,23 @@ class MainWindow(QMainWindow):
         self.engine.submit(lambda: self.chain_panel.runner.move(device), moved, failed)
 
     # ---- panels, messages, default action ---------------------------------------------------------
+    def panels(self) -> dict:
+        """The panel widgets by name (chain, interpolation, density, canvas)."""
+        return {"chain": self.chain_panel, **self.placeholders, "canvas": self.canvas_panel}
+
     def set_panel(self, name: str) -> None:
-        """Show the panel ``name`` (chain, interpolation, density, canvas)."""
+        """Show the panel ``name`` (chain, interpolation, density, canvas; ``start`` for the start page)."""
+        if name == "start":
+            self.tabs.setCurrentWidget(self.demo.start_page)
+            return
         if name not in PANELS:
             raise ValueError(f"unknown panel {name!r}; expected one of {', '.join(PANELS)}")
-        self.tabs.setCurrentIndex(PANELS.index(name))
+        self.tabs.setCurrentWidget(self.panels()[name])
 
     def current_panel(self) -> str:
-        """Name of the shown panel."""
-        return PANELS[self.tabs.currentIndex()]
+        """Name of the shown panel (``start`` for the start page)."""
+        current = self.tabs.currentWidget()
+        return next((k for k, w in self.panels().items() if w is current), "start")
 
     def show_message(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""

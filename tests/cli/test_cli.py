@@ -225,3 +225,31 @@ def test_sdedit_error_from_the_shell(bundled, tmp_path):
     assert r.returncode == 1
     assert_one_error_line(r.stderr)
     assert "not a readable image" in r.stderr
+
+
+def test_sample_langevin_flags_match_api(bundled, tmp_path):
+    """--step-size / --temperature / --convention reach the sampler under the API's names."""
+    import torch
+    from genviz.backend import load_checkpoint, sample
+    out = tmp_path / "ula.npz"
+    assert main(["sample", "tiny-ddpm", "--sampler", "ula", "--steps", "3", "--n", "2", "--seed", "4",
+                 "--step-size", "0.0002", "--convention", "B", "--temperature", "0.5", "--out", str(out)]) == 0
+    m = load_checkpoint("tiny-ddpm", device="cpu")
+    ref = sample(m, "ula", steps=3, n=2, seed=4, step_size=0.0002, convention="B", temperature=0.5)
+    np.testing.assert_allclose(np.load(out)["samples"], m.to_unit(ref).numpy(), atol=1e-6)
+    other = tmp_path / "ula2.npz"
+    assert main(["sample", "tiny-ddpm", "--sampler", "ula", "--steps", "3", "--n", "2", "--seed", "4",
+                 "--step-size", "0.0002", "--convention", "B", "--temperature", "1.0", "--out", str(other)]) == 0
+    assert not np.allclose(np.load(other)["samples"], np.load(out)["samples"])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--sampler", "ula", "--step-size", "-1"], "step_size"),
+    (["--sampler", "mala"], "mala"),
+    (["--sampler", "ula", "--convention", "C"], "convention"),
+])
+def test_sample_langevin_flag_errors(bundled, tmp_path, args, needle):
+    r = run_cli(["sample", "tiny-ddpm", "--steps", "2", *args, "--out", str(tmp_path / "x.npz")], bundled)
+    assert r.returncode != 0
+    assert_one_error_line(r.stderr)
+    assert needle in r.stderr

@@ -201,8 +201,9 @@ def test_live_mode_generates_after_a_stroke(qtbot, tiny_ckpt, autosave_dir):
 
 def test_window_canvas_tab(window, qtbot, autosave_dir):
     p = window.canvas_panel
-    assert window.tabs.widget(3) is p
+    assert window.panels()["canvas"] is p
     window.set_panel("canvas")
+    assert window.tabs.currentWidget() is p and window.current_panel() == "canvas"
     assert p.supported()
     p.steps_spin.setValue(2)
     assert window.run_default_action()

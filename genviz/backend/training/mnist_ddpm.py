@@ -44,7 +44,9 @@ def metadata(iters_done: int, args: dict, seconds: float, loss: float) -> dict:
         "data": {"shape": [1, 28, 28], "range": [-1.0, 1.0], "dataset": "mnist",
                  "convention": "white ink on black", "kind": "image"},
         "schedule": SCHEDULE,
-        "sampler": {"name": "ddim", "steps": 50, "eta": 0.0},
+        # η = 1 (stochastic DDIM): measured on 500 samples, it gives markedly more recognisable digits than
+        # η = 0 for this small, CPU-trained model (see README, "Bundled checkpoints")
+        "sampler": {"name": "ddim", "steps": 50, "eta": 1.0},
         "training": {
             "recipe": "genviz train mnist-ddpm",
             "module": "genviz.backend.training.mnist_ddpm",

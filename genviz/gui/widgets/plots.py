@@ -15,6 +15,10 @@ SERIES = (
     ("x_norm", "mean ‖x_t‖"),
     ("eps_norm", "mean ‖ε̂‖"),
     ("p_final", "p(final digit | x̂₀)"),
+    ("energy", "mean energy E(x)"),
+    ("grad_norm", "mean ‖∇E‖ (‖score‖)"),
+    ("accept", "MALA acceptance"),
+    ("level", "σ level (annealed)"),
 )
 
 
@@ -58,8 +62,20 @@ class StatsPlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None, keys=("t", "x_norm", "eps_norm"), horizontal: bool = False):
         super().__init__(parent)
         self.setBackground("#1f2126")
-        self.keys = tuple(keys)
+        self.horizontal = horizontal
+        self.keys = ()
+        self.plots, self.curves, self.lines, self.others = {}, {}, {}, {}
+        self.set_keys(keys)
+
+    def set_keys(self, keys) -> None:
+        """Show the figures ``keys`` (names from ``SERIES``), rebuilding the plots if they differ."""
+        keys = tuple(keys)
+        if keys == self.keys:
+            return
+        self.clear()
+        self.keys = keys
         titles = dict(SERIES)
+        horizontal = self.horizontal
         self.plots, self.curves, self.lines, self.others = {}, {}, {}, {}
         first = None
         for row, key in enumerate(self.keys):
@@ -104,7 +120,7 @@ class StatsPlots(pg.GraphicsLayoutWidget):
                 self.curves[key].setData([], [])
             self.lines[key].setPos(position)
             p.setXRange(0, max(total_steps, 1), padding=0.02)
-            if key == "p_final":
+            if key in ("p_final", "accept"):
                 p.setYRange(0, 1, padding=0.02)
 
     def set_position(self, position: int) -> None:

@@ -1,0 +1,383 @@
+"""``genviz bench``: the performance budget, measured side by side.
+
+Every figure is a ratio against a reference measured in the same run, or a latency of a fixed workload, so
+that the table means something on a shared machine whose absolute speed drifts. Each measurement is a
+function returning a dict of keys; ``run_bench`` collects them, prints a table and writes JSON.
+
+| key | what | target |
+|---|---|---|
+| ddim_vs_diffusers_time_ratio | DDIM-50 on mnist-ddpm, batch 16: genviz / diffusers DDIMScheduler loop, same network and noise (median of alternating runs) | <= 1.0 |
+| ddim_vs_diffusers_max_abs_diff | max abs difference of the two results | <= 1e-4 |
+| sampler_overhead_ratio | genviz chain time / the sum of the bare network forwards it makes | <= 1.05 |
+| toy_chain_vs_diffusers_time_ratio | DDPM-1000 on a 2-D diffusion model, 1,000 points: genviz / diffusers DDPMScheduler loop | <= 0.9 |
+| gui_vs_headless_throughput_ratio | steps/s of a chain run from the chain panel (window shown) / the same chain headless | >= 0.9 |
+| gui_max_stall_ms (+ gui_p99_stall_ms) | worst (99th pct) gap beyond 5 ms between ticks of a 5 ms heartbeat timer while that chain runs | <= 50 |
+| particles_5k_fps | redraw rate of the density panel with 5,000 live particles | >= 30 |
+| sdedit_latency_s | drawing -> 4 candidates, t0 = 0.5, 25 DDIM steps, mnist-ddpm | <= 0.5 |
+| window_shown_s | launch -> main window visible (fresh process) | <= 1.5 |
+| first_step_s | launch -> first chain step drawn (fresh process) | <= 4.0 |
+| history_mb_1000x64 | memory held by a 1000-step chain history at batch 64 on mnist-ddpm | report |
+
+Run ``genviz bench --quick`` (under 5 minutes on 2 CPU cores) or ``genviz bench`` (more repeats).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGETS = {
+    "ddim_vs_diffusers_time_ratio": ("<=", 1.0),
+    "ddim_vs_diffusers_max_abs_diff": ("<=", 1e-4),
+    "sampler_overhead_ratio": ("<=", 1.05),
+    "toy_chain_vs_diffusers_time_ratio": ("<=", 0.9),
+    "gui_vs_headless_throughput_ratio": (">=", 0.9),
+    "gui_max_stall_ms": ("<=", 50.0),
+    "particles_5k_fps": (">=", 30.0),
+    "sdedit_latency_s": ("<=", 0.5),
+    "window_shown_s": ("<=", 1.5),
+    "first_step_s": ("<=", 4.0),
+    "history_mb_1000x64": ("report", None),
+}
+KEYS = tuple(TARGETS)
+
+
+def _sync(device) -> None:
+    import torch
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _timed(fn, device) -> tuple[float, object]:
+    _sync(device)
+    t = time.perf_counter()
+    out = fn()
+    _sync(device)
+    return time.perf_counter() - t, out
+
+
+# ---- DDIM-50 against diffusers, and the sampler's own overhead ----------------------------------------------
+
+def bench_ddim(device: str = "cpu", repeats: int = 3, n: int = 16, steps: int = 50) -> dict:
+    """DDIM-50 (η = 0, diffusers' defaults) on mnist-ddpm: genviz vs a diffusers DDIMScheduler loop.
+
+    Both start from the same x_T (``torch.randn`` with seed 0) and call the same network; runs alternate
+    (genviz, diffusers, genviz, ...) and the median of each is compared. The bare-forward reference replays
+    the exact network calls of the chain (same inputs, same timesteps) with nothing else.
+    """
+    import torch
+    from diffusers import DDIMScheduler
+    from .backend import chain, load_checkpoint
+    model = load_checkpoint("mnist-ddpm", device=device)
+    sched_cfg = model.metadata["schedule"]
+    sched = DDIMScheduler(num_train_timesteps=model.num_train_timesteps, beta_schedule=sched_cfg["beta_schedule"],
+                          beta_start=sched_cfg.get("beta_start", 1e-4), beta_end=sched_cfg.get("beta_end", 0.02),
+                          clip_sample=True, set_alpha_to_one=True, steps_offset=0, prediction_type="epsilon")
+    x_T = torch.randn((n, *model.data_shape), generator=torch.Generator().manual_seed(0)).to(model.device)
+    net = model.net
+
+    def ours():
+        last = None
+        for rec in chain(model, "ddim", steps=steps, x_init=x_T, eta=0.0, clip_sample=True):
+            last = rec
+        return last.x
+
+    def theirs():
+        sched.set_timesteps(steps)
+        x = x_T
+        with torch.inference_mode():
+            for t in sched.timesteps:
+                eps = net(x, torch.full((n,), int(t), dtype=torch.long, device=x.device))
+                x = sched.step(eps, t, x, eta=0.0).prev_sample
+        return x
+
+    inputs = [rec.x for rec in chain(model, "ddim", steps=steps, x_init=x_T, eta=0.0)][:-1]
+    sched.set_timesteps(steps)
+    ts = [int(t) for t in sched.timesteps]
+
+    def bare():
+        with torch.inference_mode():
+            for x, t in zip(inputs, ts):
+                net(x, torch.full((n,), t, dtype=torch.long, device=x.device))
+
+    ours()  # warm-up (allocator, first-call overheads)
+    t_ours, t_theirs, t_bare = [], [], []
+    out_ours = out_theirs = None
+    for _ in range(repeats):
+        dt, out_ours = _timed(ours, model.device)
+        t_ours.append(dt)
+        dt, out_theirs = _timed(theirs, model.device)
+        t_theirs.append(dt)
+        dt, _ = _timed(bare, model.device)
+        t_bare.append(dt)
+    m_ours, m_theirs, m_bare = statistics.median(t_ours), statistics.median(t_theirs), statistics.median(t_bare)
+    return {
+        "ddim_vs_diffusers_time_ratio": m_ours / m_theirs,
+        "ddim_vs_diffusers_max_abs_diff": float((out_ours - out_theirs).abs().max()),
+        "sampler_overhead_ratio": m_ours / m_bare,
+        "ddim50_genviz_s": m_ours, "ddim50_diffusers_s": m_theirs, "ddim50_bare_forwards_s": m_bare,
+    }
+
+
+# ---- DDPM-1000 on a 2-D toy model, where per-step overhead shows --------------------------------------------
+
+def _toy_diffusion_model(device):
+    """A bundled 2-D diffusion model (family diffusion, data shape (2,)), or None."""
+    from .backend import list_checkpoints, load_checkpoint
+    for info in list_checkpoints():
+        if info.family == "diffusion" and tuple(info.data_shape) == (2,):
+            return load_checkpoint(info.name, device=device)
+    return None
+
+
+def bench_toy_chain(device: str = "cpu", repeats: int = 3, n: int = 1000, steps: int | None = None) -> dict:
+    """DDPM-1000 on a bundled 2-D diffusion model, 1,000 points: genviz vs a diffusers DDPMScheduler loop."""
+    import torch
+    from diffusers import DDPMScheduler
+    from .backend import chain
+    model = _toy_diffusion_model(device)
+    if model is None:
+        return {"toy_chain_vs_diffusers_time_ratio": None,
+                "toy_chain_note": "no bundled 2-D diffusion checkpoint"}
+    cfg = model.metadata["schedule"]
+    sched = DDPMScheduler(num_train_timesteps=model.num_train_timesteps, beta_schedule=cfg["beta_schedule"],
+                          beta_start=cfg.get("beta_start", 1e-4), beta_end=cfg.get("beta_end", 0.02),
+                          clip_sample=False, variance_type="fixed_small", prediction_type="epsilon")
+    steps = steps or model.num_train_timesteps
+
+    def ours():
+        last = None
+        for rec in chain(model, "ddpm", steps=steps, n=n, seed=0, clip_sample=False):
+            last = rec
+        return last.x
+
+    def theirs():
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn((n, *model.data_shape), generator=g).to(model.device)
+        sched.set_timesteps(steps)
+        with torch.inference_mode():
+            for t in sched.timesteps:
+                eps = model.predict_eps(x, torch.full((n,), int(t), dtype=torch.long, device=x.device))
+                x = sched.step(eps, t, x, generator=g).prev_sample
+        return x
+
+    ours()
+    t_ours, t_theirs = [], []
+    for _ in range(repeats):
+        t_ours.append(_timed(ours, model.device)[0])
+        t_theirs.append(_timed(theirs, model.device)[0])
+    a, b = statistics.median(t_ours), statistics.median(t_theirs)
+    return {"toy_chain_vs_diffusers_time_ratio": a / b, "toy_ddpm1000_genviz_s": a, "toy_ddpm1000_diffusers_s": b,
+            "toy_chain_model": model.name}
+
+
+# ---- the chain panel against the headless chain -----------------------------------------------------------
+
+def bench_gui(device: str = "cpu", steps: int = 50, n: int = 16) -> dict:
+    """DDIM-50, batch 16, on mnist-ddpm, run from the chain panel (window shown) and headless.
+
+    While the panel runs, a 5 ms heartbeat timer on the GUI thread records the gaps between its ticks;
+    a stall is a gap minus the 5 ms period. Both runs use the GUI's torch thread count.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    from .backend import chain
+    from .gui.chain_runner import configure_torch
+    from .gui.main_window import MainWindow
+    app = QApplication.instance() or QApplication([])
+    configure_torch()
+    win = MainWindow(device=device)
+    win.resize(1440, 900)
+    win.show()
+    loaded = {}
+    win.modelLoaded.connect(lambda ld: loaded.setdefault("ld", ld))
+    win.load("mnist-ddpm")
+    t_end = time.time() + 120
+    while "ld" not in loaded and time.time() < t_end:
+        app.processEvents()
+        time.sleep(0.005)
+    if "ld" not in loaded:
+        win.close()
+        raise RuntimeError("mnist-ddpm did not load in the window")
+    panel = win.chain_panel
+    panel.sampler_combo.setCurrentIndex(panel.sampler_combo.findData("ddim"))
+    panel.param_form.widgets["eta"].setValue(0.0)
+    panel.steps_spin.setValue(steps)
+    panel.batch_spin.setValue(n)
+    panel.reset()
+    while panel.state.status != "paused" or win.engine.pending():
+        app.processEvents()
+        time.sleep(0.002)
+    ticks = []
+    beat = QTimer()
+    beat.setInterval(5)
+    beat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    beat.start()
+    t0 = time.perf_counter()
+    panel.run()
+    while panel.state.status != "done":
+        app.processEvents()
+        time.sleep(0.001)
+    t_gui = time.perf_counter() - t0
+    beat.stop()
+    win.close()
+    app.processEvents()
+    gaps = sorted(max(0.0, (b - a) * 1000 - 5.0) for a, b in zip(ticks, ticks[1:])) or [0.0]
+    model = loaded["ld"].model
+    x_T = panel.state.branch.history()[0].x.to(model.device)
+
+    def headless():
+        for _ in chain(model, "ddim", steps=steps, x_init=x_T, eta=0.0):
+            pass
+    t_head = _timed(headless, model.device)[0]
+    return {"gui_vs_headless_throughput_ratio": (steps / t_gui) / (steps / t_head),
+            "gui_max_stall_ms": gaps[-1], "gui_p99_stall_ms": gaps[int(0.99 * (len(gaps) - 1))],
+            "gui_steps_per_s": steps / t_gui, "headless_steps_per_s": steps / t_head}
+
+
+# ---- start-up, in fresh processes -------------------------------------------------------------------------
+
+def bench_startup(repeats: int = 2) -> dict:
+    """Launch the app in a fresh process (as ``genviz`` does) and time window shown / first step drawn."""
+    shown, first = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as d:
+            out = Path(d) / "probe.json"
+            env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+            code = ("import sys; from genviz.gui.app import run_gui; "
+                    f"sys.exit(run_gui(probe={str(out)!r}))")
+            t0 = time.time()
+            subprocess.run([sys.executable, "-c", code], env=env, timeout=180, capture_output=True)
+            if not out.exists():
+                raise RuntimeError("the app did not report its start-up times")
+            times = json.loads(out.read_text())
+            shown.append(times["shown"] - t0)
+            first.append(times["first_step"] - t0)
+    return {"window_shown_s": statistics.median(shown), "first_step_s": statistics.median(first)}
+
+
+# ---- history memory ---------------------------------------------------------------------------------------
+
+def bench_history(device: str = "cpu", n: int = 64, records: int = 20) -> dict:
+    """Bytes held per recorded step of an mnist-ddpm chain at batch 64 (the chain panel's ``Record``s, with the
+    digit classifier's probabilities), times 1000 steps. Records of a chain all have the same size, so
+    ``records`` of them measure it."""
+    import numpy as np
+    import torch
+    from .gui.chain_runner import ChainRunner, load_model
+    from .gui.chain_state import ChainState
+    runner = ChainRunner(ChainState())
+    runner.set_model(load_model("mnist-ddpm", device))
+    b = runner.new_chain("ddpm", 1000, n, 0, {})
+    for _ in range(records):
+        runner.step()
+    recs = b.history()[1:]
+
+    def nbytes(r):
+        total = 0
+        for v in vars(r).values():
+            if torch.is_tensor(v):
+                total += v.numel() * v.element_size()
+            elif isinstance(v, np.ndarray):
+                total += v.nbytes
+        return total
+    per = statistics.mean(nbytes(r) for r in recs)
+    return {"history_mb_1000x64": per * 1000 / 2**20, "history_bytes_per_step_x64": per}
+
+
+# ---- particles and SDEdit: measured when their panels / backend are present --------------------------------
+
+def bench_particles(frames: int = 60) -> dict:
+    """Redraw rate of the density panel with 5,000 live particles (see ``genviz.gui.panels.density``)."""
+    try:
+        from .gui.panels.density import bench_particles_fps
+    except ImportError:
+        return {"particles_5k_fps": None, "particles_note": "density panel not available"}
+    return {"particles_5k_fps": bench_particles_fps(n=5000, frames=frames)}
+
+
+def bench_sdedit(device: str = "cpu", repeats: int = 3, steps: int = 25) -> dict:
+    """A drawn digit -> 4 SDEdit candidates (t0 = 0.5, 25 DDIM steps) on mnist-ddpm, median latency."""
+    try:
+        from .backend.conditioning import sdedit
+    except ImportError:
+        return {"sdedit_latency_s": None, "sdedit_note": "SDEdit not available"}
+    import torch
+    from .backend import load_checkpoint
+    model = load_checkpoint("mnist-ddpm", device=device)
+    y = torch.full((1, *model.data_shape), -1.0)
+    y[..., 6:22, 12:16] = 1.0  # a drawn "1"
+    sdedit(model, y, t0=0.5, n=4, steps=steps, seed=0)  # warm-up
+    ts = [_timed(lambda: sdedit(model, y, t0=0.5, n=4, steps=steps, seed=s), model.device)[0] for s in range(repeats)]
+    return {"sdedit_latency_s": statistics.median(ts)}
+
+
+# ---- the suite --------------------------------------------------------------------------------------------
+
+def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = None, log=print,
+              smoke: bool = False) -> dict:
+    """Run every measurement, print a table, optionally write JSON; returns the results.
+
+    Each part that fails records its error under ``errors`` (and its keys as None), so one broken part never
+    hides the others. ``smoke`` runs every part on a token workload (a few steps, one repeat): the same code
+    and keys in seconds, for the test suite; its figures mean nothing.
+    """
+    import platform
+    import torch
+    from .backend import resolve_device
+    dev = str(resolve_device(device))
+    reps = 1 if smoke else 3 if quick else 5
+    few = dict(steps=3) if smoke else {}
+    parts = [
+        ("DDIM-50 vs diffusers", lambda: bench_ddim(dev, repeats=reps, **few)),
+        ("toy DDPM-1000 vs diffusers", lambda: bench_toy_chain(dev, repeats=reps, **few)),
+        ("chain panel vs headless", lambda: bench_gui(dev, **few)),
+        ("5k particles", lambda: bench_particles(frames=5 if smoke else 60 if quick else 200)),
+        ("SDEdit latency", lambda: bench_sdedit(dev, repeats=reps, **few)),
+        ("start-up", lambda: bench_startup(repeats=1 if smoke else 2 if quick else 5)),
+        ("history memory", lambda: bench_history(dev, records=2 if smoke else 20)),
+    ]
+    results: dict = {k: None for k in KEYS}
+    results.update(device=dev, quick=quick, smoke=smoke, torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                   machine=f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+                   python=platform.python_version(), errors={})
+    t_all = time.perf_counter()
+    for name, fn in parts:
+        log(f"… {name}")
+        t = time.perf_counter()
+        try:
+            results.update(fn())
+        except Exception as e:  # one failing part must not hide the rest
+            results["errors"][name] = f"{type(e).__name__}: {e}"
+        results.setdefault("part_seconds", {})[name] = round(time.perf_counter() - t, 1)
+    results["total_seconds"] = round(time.perf_counter() - t_all, 1)
+    log(format_table(results))
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def format_table(results: dict) -> str:
+    """The results as a text table: key, value, target, verdict."""
+    lines = [f"{'key':<36}{'value':>12}  {'target':<10}{'':4}"]
+    for k in KEYS:
+        v = results.get(k)
+        op, target = TARGETS[k]
+        if v is None:
+            val, verdict = "n/a", ""
+        else:
+            val = f"{v:.3g}" if abs(v) < 1e4 else f"{v:.0f}"
+            verdict = "" if op == "report" else ("ok" if (v <= target if op == "<=" else v >= target) else "MISS")
+        tgt = "report" if op == "report" else f"{op} {target:g}"
+        lines.append(f"{k:<36}{val:>12}  {tgt:<10}{verdict:4}")
+    if results.get("errors"):
+        lines.append("errors: " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items()))
+    lines.append(f"device {results.get('device')} · {results.get('machine')} · torch {results.get('torch')} "
+                 f"({results.get('torch_threads')} threads) · {results.get('total_seconds')} s")
+    return "\n".join(lines)
