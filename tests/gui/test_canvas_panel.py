@@ -235,3 +235,30 @@ def test_recommended_settings_follow_the_guide_classifier(qtbot, tiny_ckpt, auto
     finally:
         p.shutdown()
         eng.shutdown()
+
+
+def test_session_state_round_trip(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.canvas.draw_polyline([(60, 60), (220, 200)])
+        p.canvas.draw_polyline([(60, 220), (120, 220)], tool="mask")
+        p.t0_slider.setValue(73)
+        p.seed_spin.setValue(9)
+        p.sampler_combo.setCurrentText("ddpm")
+        state = p.session_state()
+        import json
+        state = json.loads(json.dumps(state))  # a session file is JSON
+        drawing, mask = p.canvas.ink_array(), p.canvas.mask_array()
+        p.canvas.clear()
+        p.t0_slider.setValue(10)
+        p.seed_spin.setValue(0)
+        done = []
+        p.restore_session(state, lambda: done.append(1))
+        assert done == [1]
+        assert np.array_equal(p.canvas.ink_array(), drawing) and np.array_equal(p.canvas.mask_array(), mask)
+        assert p.settings()["t0"] == 0.73 and p.settings()["seed"] == 9 and p.settings()["sampler"] == "ddpm"
+        with pytest.raises(ValueError, match="unreadable"):
+            p.restore_session({"drawing": "bm90IGEgcG5n"})
+    finally:
+        p.shutdown()
+        eng.shutdown()

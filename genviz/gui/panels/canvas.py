@@ -795,6 +795,63 @@ class CanvasPanel(QWidget):
         self.autosave_label.setText(f"restored the drawing autosaved in {ink_p.parent}")
         return True
 
+    # ---- sessions (File → Save session, demo mode) -------------------------------------------------
+    def session_state(self) -> dict:
+        """The canvas as data: the generation settings and the drawing and mask as base64 PNGs."""
+        import base64
+        import io
+
+        from PIL import Image
+
+        def png(a) -> str:
+            buf = io.BytesIO()
+            Image.fromarray(a).save(buf, format="PNG")
+            return base64.b64encode(buf.getvalue()).decode("ascii")
+
+        out = {"settings": self.settings(), "drawing": png(self.canvas.ink_array())}
+        if self.canvas.has_mask():
+            out["mask"] = png(self.canvas.mask_array())
+        return out
+
+    def restore_session(self, data: dict, on_done=None) -> None:
+        """Restore ``session_state()`` data: settings, then the drawing (one undo step). Raises
+        ValueError on malformed data."""
+        import base64
+        import io
+
+        from PIL import Image
+
+        def arr(b64: str, mode: str):
+            try:
+                with Image.open(io.BytesIO(base64.b64decode(b64))) as im:
+                    return np.asarray(im.convert(mode))
+            except Exception as e:
+                raise ValueError(f"canvas session: unreadable image ({e.__class__.__name__})") from None
+
+        st = dict(data.get("settings") or {})
+        if "t0" in st:
+            self.t0_slider.setValue(int(round(float(st["t0"]) * 100)))
+        for key, w in (("n", self.k_spin), ("seed", self.seed_spin), ("steps", self.steps_spin)):
+            if key in st:
+                w.setValue(int(st[key]))
+        if st.get("sampler") in ("ddim", "ddpm"):
+            self.sampler_combo.setCurrentText(st["sampler"])
+        if "ilvr" in st:
+            self.ilvr_cb.setChecked(int(st["ilvr"]) > 1)
+            if int(st["ilvr"]) > 1:
+                self.ilvr_spin.setValue(int(st["ilvr"]))
+        if "guidance" in st:
+            self.guide_cb.setChecked(float(st["guidance"]) > 0)
+            if float(st["guidance"]) > 0:
+                self.guide_scale.setValue(int(round(float(st["guidance"]))))
+        if "guide_class" in st:
+            self.guide_combo.setCurrentIndex(0 if st["guide_class"] is None else int(st["guide_class"]) + 1)
+        if "drawing" in data:
+            mask = arr(data["mask"], "L") if data.get("mask") else np.zeros((1, 1), np.uint8)
+            self.canvas.set_image(arr(data["drawing"], "RGB"), mask=mask)
+        if on_done is not None:
+            on_done()
+
     # ---- default action (screenshots) ------------------------------------------------------------
     def run_default(self) -> bool:
         """Draw the bundled example (when the canvas is blank) and generate."""
