@@ -262,3 +262,19 @@ def test_session_state_round_trip(qtbot, tiny_ckpt, autosave_dir):
     finally:
         p.shutdown()
         eng.shutdown()
+
+
+def test_colour_brush_only_for_colour_models(qtbot, tiny_ckpt, autosave_dir):
+    from PySide6.QtGui import QColor
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        assert not p.colour_btn.isEnabled()
+        p.set_colour(QColor(255, 0, 0))
+        assert p.canvas.ink == QColor(255, 255, 255)  # a grey model paints grey ink
+        p.model_shape = (3, 28, 28)
+        p.ink_slider.setValue(50)
+        p.set_colour(QColor(255, 0, 0))
+        assert p.canvas.ink == QColor(127, 0, 0)
+    finally:
+        p.shutdown()
+        eng.shutdown()

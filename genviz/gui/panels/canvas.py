@@ -162,7 +162,15 @@ class CanvasPanel(QWidget):
         self.ink_slider.setValue(100)
         self.ink_slider.setToolTip("ink level (grey) of the brush, % of full ink")
         self.ink_slider.valueChanged.connect(self._brush_changed)
-        form.addRow("Ink level", self.ink_slider)
+        inkrow = QHBoxLayout()
+        inkrow.addWidget(self.ink_slider, 1)
+        self.colour_btn = QPushButton("Colour…")
+        self.colour_btn.setToolTip("brush colour (colour models only; grey models use the ink level)")
+        self.colour_btn.setEnabled(False)
+        self.colour_btn.clicked.connect(self.choose_colour)
+        inkrow.addWidget(self.colour_btn)
+        form.addRow("Ink level", inkrow)
+        self.colour = None  # a chosen brush colour (colour models), else None
         left.addLayout(form)
         self.canvas = StrokeCanvas()
         self.canvas.changed.connect(self._canvas_changed)
@@ -397,6 +405,7 @@ class CanvasPanel(QWidget):
         if not ok:
             return
         self.model_shape = tuple(m.data_shape)
+        self.colour_btn.setEnabled(self.model_shape[0] == 3)
         self.num_train_timesteps = int(getattr(m, "num_train_timesteps", 1000))
         acp = getattr(m, "_acp_cpu", None)
         self.alphas_cumprod = [float(v) for v in acp] if acp is not None else None
@@ -431,7 +440,22 @@ class CanvasPanel(QWidget):
         self.guide_scale.setValue(DEFAULT_GUIDANCE)
         self.t0_slider.setValue(int(round((RECOMMENDED_T0 if guided else DEFAULT_T0) * 100)))
 
+    def choose_colour(self) -> None:
+        from PySide6.QtWidgets import QColorDialog
+        c = QColorDialog.getColor(self.canvas.ink, self, "Brush colour")
+        if c.isValid():
+            self.set_colour(c)
+
+    def set_colour(self, colour: QColor | None) -> None:
+        """Brush colour for colour models (None: grey at the ink level)."""
+        self.colour = QColor(colour) if colour is not None else None
+        self.canvas.ink = self._ink_colour()
+
     def _ink_colour(self, black_on_white: bool | None = None) -> QColor:
+        if self.colour is not None and self.model_shape[0] == 3:
+            level = self.ink_slider.value() / 100.0
+            c = self.colour
+            return QColor(int(c.red() * level), int(c.green() * level), int(c.blue() * level))
         if black_on_white is None:
             black_on_white = self.canvas.background == QColor(255, 255, 255)
         level = self.ink_slider.value() / 100.0
