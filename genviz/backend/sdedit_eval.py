@@ -132,6 +132,8 @@ def main(argv=None):
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--t0s", default=",".join(map(str, T0S)))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--set", choices=("drawn", "crude"), default="drawn",
+                   help="drawn: resources/drawings; crude: drawings.crude_drawing_set() (another style)")
     p.add_argument("--guidance", type=float, default=None, help="override the guidance scale of the +guide methods")
     p.add_argument("--suffix", default="", help="appended to the method names in the report")
     p.add_argument("--grids", default="0.3,0.5,0.7,0.8,0.9", help="t0 values whose sample grids are saved")
@@ -142,7 +144,11 @@ def main(argv=None):
     model = load_checkpoint(a.checkpoint, device="cpu")
     clf = load_checkpoint("mnist-classifier", device="cpu")
     realism = load_checkpoint("mnist-realism", device="cpu")
-    imgs, labels, names = load_drawing_set()
+    if a.set == "crude":
+        from .drawings import crude_drawing_set
+        imgs, labels = crude_drawing_set()
+    else:
+        imgs, labels, _ = load_drawing_set()
     ys = torch.from_numpy(imgs[:, None] * 2 - 1)
     lab = torch.from_numpy(labels)
     res_path = out / "measurements.json"
