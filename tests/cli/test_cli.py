@@ -253,3 +253,29 @@ def test_sample_langevin_flag_errors(bundled, tmp_path, args, needle):
     assert r.returncode != 0
     assert_one_error_line(r.stderr)
     assert needle in r.stderr
+
+
+def test_sdedit_with_ilvr_and_guidance(bundled, tmp_path, capsys, monkeypatch):
+    import shutil
+    import torch
+    from genviz.backend import save_checkpoint
+    from genviz.backend.nets.classifier import DigitCNN
+    d = tmp_path / "ck"
+    shutil.copytree(bundled, d)
+    cfg = dict(in_channels=1, num_classes=10, width=4, feat=8)
+    torch.manual_seed(0)
+    save_checkpoint(d / "mnist-guide.safetensors", DigitCNN(**cfg).state_dict(), {
+        "name": "mnist-guide", "family": "classifier", "network": {"class": "DigitCNN", "config": cfg},
+        "data": {"shape": [1, 28, 28], "range": [-1.0, 1.0], "dataset": "mnist", "kind": "image"},
+        "classes": [str(i) for i in range(10)], "training": {"recipe": "test"}})
+    from genviz.backend import checkpoints
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", d)
+    strokes = _stroke_png(tmp_path / "s.png")
+    out = tmp_path / "g.npz"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--t0", "0.9", "--n", "2", "--steps", "3",
+                 "--ilvr", "4", "--guidance", "2", "--guide-class", "7", "--device", "cpu", "--out", str(out)]) == 0
+    assert "guided to 7" in capsys.readouterr().out
+    with np.load(out) as f:
+        assert f["samples"].shape == (2, 1, 28, 28)
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--guidance", "-1", "--out", str(out)]) == 1
+    assert_one_error_line(capsys.readouterr().err)
