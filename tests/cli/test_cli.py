@@ -277,5 +277,14 @@ def test_sdedit_with_ilvr_and_guidance(bundled, tmp_path, capsys, monkeypatch):
     assert "guided to 7" in capsys.readouterr().out
     with np.load(out) as f:
         assert f["samples"].shape == (2, 1, 28, 28)
+    # with a guide classifier that fits, the defaults are the measured ones (t0 0.9, ILVR 4, guidance 2)
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--n", "1", "--steps", "2", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    msg = capsys.readouterr().out
+    assert "t0 0.9 " in msg and "ILVR 4" in msg and "guided to" in msg
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--plain", "--n", "1", "--steps", "2",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    msg = capsys.readouterr().out
+    assert "t0 0.6 " in msg and "ILVR" not in msg and "guided" not in msg
     assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--guidance", "-1", "--out", str(out)]) == 1
     assert_one_error_line(capsys.readouterr().err)
