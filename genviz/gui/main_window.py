@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTa
 from .chain_runner import LoadedModel, list_bundled, load_model
 from .demo import DemoController
 from .engine import Engine
+from .panels.canvas import CanvasPanel
 from .panels.chain import ChainPanel
 from .panels.checkpoints import CheckpointBrowser
 from .panels.interpolation import InterpolationPanel
@@ -60,9 +61,12 @@ class MainWindow(QMainWindow):
         self.interpolation_panel = InterpolationPanel(self.engine)
         self.interpolation_panel.message.connect(self.show_message)
         self.tabs.addTab(self.interpolation_panel, "Interpolation")
-        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[2:]}
+        self.canvas_panel = CanvasPanel(self.engine)
+        self.canvas_panel.message.connect(self.show_message)
+        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[2:] if k != "canvas"}
         for k, p in self.placeholders.items():
             self.tabs.addTab(p, p.title)
+        self.tabs.addTab(self.canvas_panel, "Canvas")
         self.setCentralWidget(self.tabs)
 
         self.browser = CheckpointBrowser()
@@ -196,6 +200,7 @@ class MainWindow(QMainWindow):
             p.set_model(m)
         self.chain_panel.set_model(ld, start=False)
         self.interpolation_panel.set_model(ld)
+        self.canvas_panel.set_model(ld)
         autorun = self.autorun if getattr(self, "_autorun_once", None) is None else self._autorun_once
         self._autorun_once = None
         if not (autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
@@ -253,7 +258,8 @@ class MainWindow(QMainWindow):
     # ---- panels, messages, default action ---------------------------------------------------------
     def panels(self) -> dict:
         """The panel widgets by name (chain, interpolation, density, canvas)."""
-        return {"chain": self.chain_panel, "interpolation": self.interpolation_panel, **self.placeholders}
+        return {"chain": self.chain_panel, "interpolation": self.interpolation_panel, **self.placeholders,
+                "canvas": self.canvas_panel}
 
     def set_panel(self, name: str) -> None:
         """Show the panel ``name`` (chain, interpolation, density, canvas; ``start`` for the start page)."""
@@ -287,7 +293,10 @@ class MainWindow(QMainWindow):
 
     def run_default_action(self, batch: int = 16) -> bool:
         """Run the shown panel's default action: for the chain, the default sampler over the whole
-        chain with ``batch`` samples. Returns False when the panel has nothing to run."""
+        chain with ``batch`` samples; for the canvas, SDEdit on the drawing (the bundled example when
+        the canvas is blank). Returns False when the panel has nothing to run."""
+        if self.current_panel() == "canvas":
+            return self.canvas_panel.run_default()
         if self.current_panel() == "chain" and self.chain_panel.supported():
             self.chain_panel.batch_spin.setValue(batch)
             self.chain_panel.reset(run=True)
@@ -302,6 +311,8 @@ class MainWindow(QMainWindow):
         """True once the default action has finished (nothing queued, chain finished)."""
         if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
             return self.interpolation_panel.done() and self.interpolation_panel.status != "running"
+        if self.current_panel() == "canvas":
+            return self.engine.pending() == 0 and not self.canvas_panel.busy
         if self.current_panel() != "chain" or not self.chain_panel.supported():
             return self.engine.pending() == 0
         return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
@@ -368,6 +379,7 @@ class MainWindow(QMainWindow):
         self.chain_panel.timer.stop()
         self.chain_panel.state.stop()
         self.interpolation_panel.shutdown()
+        self.canvas_panel.shutdown()
         self.engine.shutdown()
 
     def closeEvent(self, ev) -> None:  # noqa: N802
