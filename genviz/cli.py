@@ -16,6 +16,10 @@ RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
     "mnist-classifier": "genviz.backend.training.digit_classifier",
     "mnist-ebm": "genviz.backend.training.mnist_ebm",
+    "mnist-vae": "genviz.backend.training.mnist_vae",
+    "mnist-gan": "genviz.backend.training.mnist_gan",
+    "mnist-realism": "genviz.backend.training.realism_classifier",
+    "mnist-guide": "genviz.backend.training.guide_classifier",
     "toy": "genviz.backend.training.toy",
 }
 
@@ -71,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--panel", choices=PANELS, default="chain")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--screenshot", metavar="PNG", help="run the panel's default action, save a PNG of the window, exit")
+    g.add_argument("--preset", metavar="NAME", help="open a demo preset (see `genviz presets`)")
+    g.add_argument("--session", metavar="FILE", help="open a saved .genviz session")
+
+    pr = sub.add_parser("presets", help="list the demo presets")
+    pr.add_argument("--json", action="store_true", help="print a JSON list")
 
     ls = sub.add_parser("list", help="list the bundled checkpoints")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
@@ -105,11 +114,47 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto")
     ev.add_argument("--json", metavar="PATH", help="also write the report as JSON")
 
+    sd = sub.add_parser("sdedit", help="turn a drawing into images (SDEdit; masked editing with --mask)")
+    sd.add_argument("checkpoint")
+    sd.add_argument("--strokes", required=True, metavar="IMG", help="the drawing: an image of any size and mode")
+    sd.add_argument("--mask", metavar="IMG", help="white = regenerate, black = keep the drawing")
+    sd.add_argument("--t0", type=float, default=None, help="start level as a fraction of T in [0, 1] (default: 0.9 "
+                    "with ILVR + guidance, 0.6 plain)")
+    sd.add_argument("--n", type=int, default=4, help="number of candidates K (default 4)")
+    sd.add_argument("--steps", type=int, default=25, help="reverse-chain steps from t0 to 0 (default 25)")
+    sd.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
+    sd.add_argument("--eta", type=float, default=0.0, help="DDIM eta (>= 0)")
+    sd.add_argument("--ilvr", type=int, default=None, metavar="N", help="ILVR low-pass factor (0 = off; default 4 "
+                    "when a guide classifier fits the model, else 0)")
+    sd.add_argument("--guidance", type=float, default=None, metavar="S",
+                    help="classifier guidance toward the drawn digit with the mnist-guide classifier (0 = off; "
+                    "default 2 when mnist-guide fits the model, else 0)")
+    sd.add_argument("--plain", action="store_true", help="plain SDEdit: no ILVR, no guidance (default t0 0.6)")
+    sd.add_argument("--guide-class", type=int, default=None, metavar="C", help="digit to guide toward (default: "
+                    "the class mnist-guide sees in the drawing)")
+    sd.add_argument("--repeats", type=int, default=1, help="SDEdit repeats (default 1)")
+    sd.add_argument("--seed", type=int, default=0)
+    sd.add_argument("--device", default="auto")
+    sd.add_argument("--out", required=True, help="PATH.png (grid) or PATH.npz (samples (K, C, H, W) in [0, 1])")
+
     b = sub.add_parser("bench", help="measure the performance budget (see README, Performance)")
     b.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 CPU cores")
     b.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     b.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # token workloads, for the tests
+
+    ip = sub.add_parser("interpolate", help="decode a latent path (or 4-corner grid) between endpoints")
+    ip.add_argument("checkpoint")
+    ip.add_argument("--method", choices=("lerp", "slerp", "rho"), default="slerp")
+    ip.add_argument("--frames", type=int, default=8, help="frames along the path (grid: per side)")
+    for c in "abcd":
+        ip.add_argument(f"--seed-{c}", type=int, help=f"endpoint {c.upper()} from a seed (z = randn with that seed)")
+        ip.add_argument(f"--image-{c}", metavar="IMG", help=f"endpoint {c.upper()} from a real image (PNG path or "
+                        "mnist:K, a held-out digit) via the encoder / DDIM inversion")
+    ip.add_argument("--grid", action="store_true", help="a frames x frames grid between A, B (top) and C, D (bottom)")
+    ip.add_argument("--steps", type=int, help="DDIM steps for diffusion models (default: the checkpoint's)")
+    ip.add_argument("--device", default="auto")
+    ip.add_argument("--out", required=True, help="PATH.png (strip or grid) or PATH.npz (samples (N, C, H, W) in [0, 1])")
 
     t = sub.add_parser("train", help="train a bundled model by its recipe", add_help=False)
     t.add_argument("recipe", choices=sorted(RECIPES))
@@ -238,12 +283,116 @@ def cmd_eval(a) -> int:
     return 0
 
 
+def cmd_sdedit(a) -> int:
+    out = _check_out(a.out, (".png", ".npz"))
+    if a.n < 1:
+        raise CLIError(f"--n must be >= 1, got {a.n}")
+    if a.steps < 1:
+        raise CLIError(f"--steps must be >= 1, got {a.steps}")
+    from .backend.conditioning import (DEFAULT_T0, load_image, model_to_unit, recommended_settings, sdedit,
+                                       t0_to_timestep)
+    if a.t0 is not None:
+        try:
+            t0_to_timestep(a.t0, 1000)
+        except ValueError as e:
+            raise CLIError(f"--t0: {e}") from None
+    if a.guidance is not None and a.guidance < 0:
+        raise CLIError(f"--guidance must be >= 0, got {a.guidance}")
+    if a.ilvr is not None and a.ilvr < 0:
+        raise CLIError(f"--ilvr must be >= 0, got {a.ilvr}")
+    try:
+        strokes = load_image(a.strokes)
+    except ValueError as e:
+        raise CLIError(f"--strokes {e}") from None
+    try:
+        mask = load_image(a.mask) if a.mask else None
+    except ValueError as e:
+        raise CLIError(f"--mask {e}") from None
+    import numpy as np
+    from .backend import load_checkpoint
+    model = load_checkpoint(a.checkpoint, device=a.device)
+    if model.family != "diffusion" or not model.is_image:
+        raise CLIError(f"{model.name}: sdedit needs a diffusion model on images (this is a {model.family} model)")
+    rec = dict(t0=DEFAULT_T0, ilvr=0, guidance=0.0) if a.plain else recommended_settings(model)
+    t0 = a.t0 if a.t0 is not None else rec["t0"]
+    ilvr = a.ilvr if a.ilvr is not None else rec["ilvr"]
+    guidance = a.guidance if a.guidance is not None else rec["guidance"]
+    guide = rec.get("guide_classifier")
+    if guidance > 0 and guide is None:
+        guide = load_checkpoint("mnist-guide", device=a.device)
+        if tuple(guide.data_shape) != tuple(model.data_shape):
+            raise CLIError(f"--guidance: mnist-guide works on {guide.data_shape} images, {model.name} on "
+                           f"{model.data_shape}")
+    res = sdedit(model, strokes, t0=t0, n=a.n, steps=a.steps, sampler=a.sampler, seed=a.seed, mask=mask,
+                 eta=a.eta, ilvr=ilvr, repeats=a.repeats, guidance=guidance, guide_classifier=guide,
+                 guide_class=a.guide_class)
+    unit = model_to_unit(res.samples, model)
+    try:
+        if out.suffix.lower() == ".png":
+            from .backend.imaging import make_grid, save_png
+            save_png(out, make_grid(unit, nrow=len(unit), scale=4 if unit.shape[-1] <= 64 else 1))
+        else:
+            np.savez(out, samples=unit, drawing=model_to_unit(res.y, model), t0=np.float32(t0),
+                     t_start=np.int64(res.t_start))
+    except OSError as e:
+        raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
+    print(f"wrote {out} ({len(unit)} candidates, t0 {t0:g} = step {res.t_start} of {model.num_train_timesteps}, "
+          f"{a.sampler}, {len(res.timesteps)} steps, seed {a.seed}" + (f", ILVR {ilvr}" if ilvr > 1 else "")
+          + (f", guided to {res.guide_class}" if res.guide_class is not None else "") + ")")
+    return 0
+
+
 def cmd_bench(a) -> int:
     if a.json:
         _check_out(a.json, (".json",), "--json")
     from .bench import run_bench
     res = run_bench(quick=a.quick, device=a.device, json_path=a.json, smoke=a.smoke)
     return 0 if not res.get("errors") else 1
+
+
+def cmd_interpolate(a) -> int:
+    out = _check_out(a.out, (".png", ".npz"))
+    if a.frames < 2:
+        raise CLIError(f"--frames must be >= 2, got {a.frames}")
+    if a.steps is not None and a.steps < 1:
+        raise CLIError(f"--steps must be >= 1, got {a.steps}")
+    names = "abcd" if a.grid else "ab"
+    for c in "abcd":
+        seed, img = getattr(a, f"seed_{c}"), getattr(a, f"image_{c}")
+        if c in names and (seed is None) == (img is None):
+            raise CLIError(f"endpoint {c.upper()}: give exactly one of --seed-{c} or --image-{c}"
+                           + (" (--grid needs A, B, C and D)" if a.grid and c in "cd" else ""))
+        if c not in names and (seed is not None or img is not None):
+            raise CLIError(f"--seed-{c}/--image-{c} need --grid")
+    import numpy as np
+    from .backend import load_checkpoint
+    from .backend.interpolation import endpoint_latent, interpolate, latent_space, load_image
+    model = load_checkpoint(a.checkpoint, device=a.device)
+    if a.steps is not None and model.family != "diffusion":
+        raise CLIError(f"--steps applies to diffusion models (DDIM latents); {model.name} is a {model.family} model")
+    space = latent_space(model, steps=a.steps)
+    corners = []
+    for c in names:
+        seed, img = getattr(a, f"seed_{c}"), getattr(a, f"image_{c}")
+        image = load_image(img, model.data_shape, model.data_range) if img is not None else None
+        corners.append(endpoint_latent(space, seed=seed, image=image))
+    res = interpolate(space, corners, a.method, a.frames)
+    unit = res["unit"]
+    try:
+        if out.suffix.lower() == ".png":
+            if not model.is_image:
+                raise CLIError(f"{model.name}: .png output needs an image model; use .npz")
+            from .backend.imaging import make_grid, save_png
+            save_png(out, make_grid(unit, nrow=a.frames, scale=2))
+        else:
+            np.savez(out, samples=unit, latents=res["latents"].numpy().astype(np.float32),
+                     latent_norm=res["norms"], t=res["t"], method=np.array(a.method),
+                     grid_shape=np.array(res["grid_shape"] or (1, a.frames)))
+    except OSError as e:
+        raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
+    what = f"{a.frames}x{a.frames} grid" if a.grid else f"{a.frames} frames"
+    print(f"wrote {out} ({what}, {a.method}, {space.describe()})")
+    return 0
 
 
 def cmd_train(a) -> int:
@@ -261,7 +410,25 @@ def cmd_gui(a) -> int:
                            "which renders offscreen")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     from .gui.app import run_gui
-    return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot)
+    if a.preset:
+        from .presets import get_preset
+        get_preset(a.preset)  # unknown name: one error line before any window opens
+    if a.session and not Path(a.session).is_file():
+        raise CLIError(f"--session {a.session}: no such file")
+    return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot,
+                   preset=a.preset, session=a.session)
+
+
+def cmd_presets(a) -> int:
+    from .presets import list_presets
+    presets = list_presets()
+    if a.json:
+        print(json.dumps([{k: p[k] for k in ("name", "title", "description", "checkpoint", "panel")}
+                          for p in presets], indent=2))
+    else:
+        for p in presets:
+            print(f"{p['name']:<22}{p['title']}  [{p['checkpoint']}, {p['panel']}]")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -270,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.command is None:
         a = _parser().parse_args(["gui"])
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
-                "train": cmd_train, "bench": cmd_bench}
+                "train": cmd_train, "bench": cmd_bench,
+                "presets": cmd_presets, "interpolate": cmd_interpolate, "sdedit": cmd_sdedit}
     try:
         return handlers[a.command](a)
     except KeyboardInterrupt:

@@ -4,6 +4,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# the canvas panel autosaves the drawing: never into the user's app-data folder during tests
+os.environ["GENVIZ_AUTOSAVE_DIR"] = __import__("tempfile").mkdtemp(prefix="genviz-autosave-")
 
 import torch  # noqa: E402
 

@@ -11,10 +11,12 @@ Everything a panel can do, a script can do here::
 from .api import chain, initial_noise, sample
 from .checkpoints import (CheckpointError, CheckpointInfo, list_checkpoints, load_checkpoint, read_metadata,
                           save_checkpoint)
-from .families import ClassifierModel, DiffusionModel, EnergyModel, FlowModel, ScoreModel, resolve_device
+from .families import (ClassifierModel, DiffusionModel, EnergyModel, FlowModel, GANModel, LatentModel, ScoreModel,
+                       VAEModel, resolve_device)
 from .samplers import SAMPLERS, ChainDiverged, ReplayBuffer, ChainStep, Param, SamplerSpec, get_sampler, make_timesteps, samplers_for
 
 __all__ = ["chain", "sample", "initial_noise", "CheckpointError", "CheckpointInfo", "list_checkpoints",
            "load_checkpoint", "read_metadata", "save_checkpoint", "ClassifierModel", "DiffusionModel",
-           "resolve_device", "EnergyModel", "FlowModel", "ScoreModel", "ChainDiverged", "ReplayBuffer", "SAMPLERS", "ChainStep", "Param", "SamplerSpec", "get_sampler", "make_timesteps",
+           "VAEModel", "GANModel", "LatentModel", "FlowModel",
+           "resolve_device", "EnergyModel", "ScoreModel", "ChainDiverged", "ReplayBuffer", "SAMPLERS", "ChainStep", "Param", "SamplerSpec", "get_sampler", "make_timesteps",
            "samplers_for"]

@@ -56,6 +56,15 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     generator = torch.Generator().manual_seed(int(seed))
+    if spec.grid == "latent":  # decoder sampling: x_init, if given, is the latent z (N, *latent_shape)
+        if x_init is None:
+            n = 1 if n is None else int(n)
+            if n < 1:
+                raise ValueError(f"n must be >= 1, got {n}")
+            z = model.prior_latent(n, generator=generator)
+        else:
+            z = x_init
+        return spec.fn(model, z, steps=steps, generator=generator, **kw)
     init = kw.pop("init", "gaussian")
     init_std = kw.pop("init_std", 1.0)
     reinit_prob = kw.pop("reinit_prob", 0.05)

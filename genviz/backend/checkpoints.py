@@ -60,10 +60,12 @@ class CheckpointInfo:
 def _network_classes() -> dict:
     from .nets.classifier import DigitCNN
     from .nets.energy import ConvEnergy
+    from .nets.latent import ConvVAE, DCGANGenerator
     from .nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
     from .nets.unet import UNet
-    return {"UNet": UNet, "DigitCNN": DigitCNN, "ConvEnergy": ConvEnergy, "ToyEnergyMLP": ToyEnergyMLP,
-            "ToyEpsMLP": ToyEpsMLP, "ToySplineFlow": ToySplineFlow, "ToyVAE": ToyVAE, "ToyGAN": ToyGAN}
+    return {"UNet": UNet, "DigitCNN": DigitCNN, "ConvEnergy": ConvEnergy, "ConvVAE": ConvVAE,
+            "DCGANGenerator": DCGANGenerator, "ToyEnergyMLP": ToyEnergyMLP, "ToyEpsMLP": ToyEpsMLP,
+            "ToySplineFlow": ToySplineFlow, "ToyVAE": ToyVAE, "ToyGAN": ToyGAN}
 
 
 def save_checkpoint(path, state_dict: dict, metadata: dict) -> Path:
@@ -174,7 +176,8 @@ def _short(e: Exception) -> str:
 
 
 def _build(path: Path, meta: dict, state_dict: dict, device):
-    from .families import ClassifierModel, DiffusionModel, EnergyModel, FlowModel, GANModel, ScoreModel, VAEModel
+    from .families import (ClassifierModel, DiffusionModel, EnergyModel, FlowModel, GANModel, ScoreModel, ToyGANModel,
+                           ToyVAEModel, VAEModel)
     classes = _network_classes()
     net_cls = classes.get(meta["network"]["class"])
     if net_cls is None:
@@ -190,6 +193,9 @@ def _build(path: Path, meta: dict, state_dict: dict, device):
         raise CheckpointError(f"{path}: weights do not match the network ({_short(e)})") from None
     family_cls = {"diffusion": DiffusionModel, "classifier": ClassifierModel, "ebm": EnergyModel,
                   "score": ScoreModel, "flow": FlowModel, "vae": VAEModel, "gan": GANModel}.get(meta["family"])
+    # 2-D toy VAEs/GANs: Gaussian decoder mean, ELBO, discriminator (genviz.backend.toy)
+    family_cls = {("vae", "ToyVAE"): ToyVAEModel, ("gan", "ToyGAN"): ToyGANModel}.get(
+        (meta["family"], meta["network"]["class"]), family_cls)
     if family_cls is None:
         raise CheckpointError(f"{path}: family {meta['family']!r} is not supported by this version of genviz")
     try:

@@ -129,7 +129,7 @@ class DiffusionModel(BaseModel):
         return dict(self.metadata.get("sampler", {"name": "ddim", "steps": 50, "eta": 0.0}))
 
     def capabilities(self) -> list[str]:
-        return ["chain", "canvas"] if self.is_image else ["chain", "density"]
+        return ["chain", "interpolation", "canvas"] if self.is_image else ["chain", "density"]
 
     @torch.inference_mode()
     def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -310,6 +310,96 @@ class ScoreModel(BaseModel):
         return self._sample_data(n, generator)
 
 
+class LatentModel(BaseModel):
+    """A decoder from a Gaussian latent z ~ N(0, I) of shape ``latent_shape`` to data (VAE, GAN).
+
+    Seed s maps to the latent ``z_s = torch.randn(latent_shape, generator=torch.Generator().manual_seed(s))``
+    (``prior_latent(1, s)[0]``); the ``decode`` sampler (``genviz sample CKPT --n 1 --seed s``) and
+    every interpolation path decode exactly this latent.
+    """
+
+    family = "latent"
+
+    def __init__(self, net: nn.Module, metadata: dict, device="cpu"):
+        super().__init__(net, metadata, device)
+        shape = metadata.get("latent", {}).get("shape")
+        if shape is None:
+            shape = [int(net.latent_dim)] if hasattr(net, "latent_dim") else None
+        if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+            raise ValueError(f"latent.shape must be a list of positive integers, got {shape!r}")
+        self.latent_shape = tuple(shape)
+
+    @property
+    def default_sampler(self) -> dict:
+        return dict(self.metadata.get("sampler", {"name": "decode", "steps": 1}))
+
+    def capabilities(self) -> list[str]:
+        return ["interpolation"]
+
+    def prior_latent(self, n: int = 1, seed: int = 0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, *latent_shape) z ~ N(0, I): one ``torch.randn`` draw on a CPU generator seeded ``seed``.
+
+        n = 1 gives exactly z_seed. (For n > 1, row 0 is *not* z_seed in general: torch's CPU ``randn``
+        fills tensors of 16 or more elements with a different, vectorised algorithm.)
+        """
+        g = generator if generator is not None else torch.Generator().manual_seed(int(seed))
+        return torch.randn((n, *self.latent_shape), generator=g)
+
+    def _check_z(self, z: torch.Tensor) -> torch.Tensor:
+        if tuple(z.shape[1:]) != self.latent_shape:
+            raise ValueError(f"latent has shape {tuple(z.shape)}, expected (N, {', '.join(map(str, self.latent_shape))})")
+        return z.to(self.device, torch.float32)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class VAEModel(LatentModel):
+    """A variational autoencoder (Kingma & Welling 2014).
+
+    ``encode(x)``: (N, *data_shape) model space -> (μ, log σ²), each (N, *latent_shape): q(z|x) = N(μ, σ²).
+    ``decode(z)``: (N, *latent_shape) -> (N, *data_shape) in model space: the mean of p(x|z)
+    (for the Bernoulli likelihood, sigmoid(logits) mapped from [0, 1] to the data range).
+    Raises ValueError on a wrongly shaped input.
+    """
+
+    family = "vae"
+
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(f"image has shape {tuple(x.shape)}, expected (N, {', '.join(map(str, self.data_shape))})")
+        mu, logvar = self.net.encode(x.to(self.device, torch.float32))
+        return mu, logvar
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        logits = self.net.decode_logits(self._check_z(z))
+        return self.from_unit(torch.sigmoid(logits))
+
+
+class GANModel(LatentModel):
+    """A GAN generator G: z ~ N(0, I) -> x (Goodfellow et al. 2014; DCGAN, Radford et al. 2016).
+
+    ``generate(z)`` (alias ``decode``): (N, *latent_shape) -> (N, *data_shape) in model space. The
+    network runs in eval mode (BatchNorm uses stored statistics), so an image does not depend on the
+    batch it is generated in. A GAN has no encoder: ``encode`` raises ValueError.
+    """
+
+    family = "gan"
+
+    @torch.inference_mode()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self._check_z(z))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generate(z)
+
+    def encode(self, x):
+        raise ValueError(f"{self.name}: a GAN has no encoder; real images can be endpoints for a VAE "
+                         "(encoder) or a diffusion model (DDIM inversion)")
+
+
 def toy_data_sampler(metadata: dict):
     """``sample(n, generator) -> (n, 2)`` for a 2-D toy checkpoint's dataset (metadata ``data.dataset``
     and ``data.params``), or None when the dataset is not a known toy."""
@@ -369,48 +459,31 @@ class FlowModel(BaseModel):
         return toy(n, generator)
 
 
-class LatentToyModel(BaseModel):
-    """A latent-variable 2-D toy model: a VAE (family ``vae``) or a GAN (family ``gan``), x = g(z),
-    z ~ N(0, I) of ``latent_dim``. The ``decode`` sampler yields z and then g(z) (VAE: the decoder mean,
-    plus N(0, obs_std² I) noise with ``obs_noise``).
-
-    VAE: ``elbo(x)`` -> (N,) nats, a lower bound on log p(x) (Kingma & Welling 2014, Eq. 3).
-    GAN: no density (``elbo`` raises ValueError); ``discriminate(x)`` -> (N,) logits.
-    """
+class ToyVAEModel(VAEModel):
+    """A 2-D toy VAE (``ToyVAE`` network): Gaussian decoder p(x|z) = N(dec(z), obs_std² I), so ``decode``
+    returns the decoder mean in data units (no sigmoid), and ``elbo(x)`` -> (N,) nats is a lower bound
+    on log p(x) (Kingma & Welling 2014, Eq. 3), averaged over ``k`` fixed-seed posterior draws."""
 
     def __init__(self, net, metadata: dict, device="cpu"):
-        need = ("latent", "decode", "elbo") if self.family == "vae" else ("latent", "generate", "discriminate")
-        if not all(hasattr(net, a) for a in need):
-            raise ValueError(f"network {type(net).__name__} is not supported as a {self.family} model "
-                             f"(needs {', '.join(need)}, e.g. {'ToyVAE' if self.family == 'vae' else 'ToyGAN'})")
+        if not all(hasattr(net, a) for a in ("latent_dim", "decode", "elbo")):
+            raise ValueError(f"network {type(net).__name__} is not supported as a toy vae model "
+                             "(needs latent_dim, decode and elbo, e.g. ToyVAE)")
         super().__init__(net, metadata, device)
 
-    @property
-    def latent_dim(self) -> int:
-        return int(self.net.latent)
-
-    @property
-    def default_sampler(self) -> dict:
-        return dict(self.metadata.get("sampler", {"name": "decode", "steps": 1}))
-
     def capabilities(self) -> list[str]:
-        return ["chain"] if self.is_image else ["chain", "density"]
+        return ["density"]
 
     @torch.inference_mode()
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        z = z.to(self.device)
-        return self.net.decode(z) if self.family == "vae" else self.net.generate(z)
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.encode(x.to(self.device, torch.float32))
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net.decode(self._check_z(z))
 
     @torch.inference_mode()
     def elbo(self, x: torch.Tensor, k: int = 8) -> torch.Tensor:
-        if self.family != "vae":
-            raise ValueError(f"a {self.family} model has no density or ELBO")
-        g = torch.Generator().manual_seed(0)
-        return self.net.elbo(x.to(self.device), k=k, generator=g)
-
-    @torch.inference_mode()
-    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.discriminate(x.to(self.device))
+        return self.net.elbo(x.to(self.device), k=k, generator=torch.Generator().manual_seed(0))
 
     def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
         toy = toy_data_sampler(self.metadata)
@@ -419,9 +492,24 @@ class LatentToyModel(BaseModel):
         return toy(n, generator)
 
 
-class VAEModel(LatentToyModel):
-    family = "vae"
+class ToyGANModel(GANModel):
+    """A 2-D toy GAN (``ToyGAN`` network: generator and discriminator). No density; ``discriminate(x)``
+    -> (N,) logits of D (Goodfellow et al. 2014)."""
 
+    def __init__(self, net, metadata: dict, device="cpu"):
+        if not all(hasattr(net, a) for a in ("latent_dim", "generate", "discriminate")):
+            raise ValueError(f"network {type(net).__name__} is not supported as a toy gan model "
+                             "(needs latent_dim, generate and discriminate, e.g. ToyGAN)")
+        super().__init__(net, metadata, device)
 
-class GANModel(LatentToyModel):
-    family = "gan"
+    def capabilities(self) -> list[str]:
+        return ["density"]
+
+    def elbo(self, x, k: int = 8):
+        raise ValueError(f"a {self.family} model has no density or ELBO")
+
+    @torch.inference_mode()
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.discriminate(x.to(self.device))
+
+    sample_data = ToyVAEModel.sample_data

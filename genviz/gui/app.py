@@ -66,7 +66,8 @@ def _attach_probe(win, path: str, loop: QEventLoop) -> None:
 
 
 def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "auto",
-            screenshot: str | None = None, probe: str | None = None) -> int:
+            screenshot: str | None = None, probe: str | None = None, preset: str | None = None,
+            session: str | None = None) -> int:
     """Open the main window, load ``checkpoint`` (default ``mnist-ddpm``) and run the event loop.
 
     Args:
@@ -78,9 +79,12 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         probe: (benchmarks) write ``{"shown": t, "first_step": t}`` — ``time.time()`` when the window
             was first exposed and when the first chain step (record 1) was drawn — to this JSON path,
             then close the window.
+        preset: open this demo preset (``genviz presets`` lists them) instead of ``checkpoint``/``panel``;
+            with ``screenshot``, the PNG is taken after the preset has run.
+        session: open this saved ``.genviz`` session instead.
     Returns:
-        0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded (after printing
-        ``genviz: error: ...`` to stderr).
+        0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded, or the preset or session
+        cannot be opened (after printing ``genviz: error: ...`` to stderr).
     """
     from .main_window import PANELS, MainWindow
     if panel not in PANELS:
@@ -99,6 +103,21 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
     win = MainWindow(device=device)
     win.set_panel(panel)
     win.autorun = True
+    setup = {"ready": preset is None and session is None}
+    if preset is not None:
+        try:
+            preset_data = win.demo.preset(preset)
+        except ValueError as e:
+            print(f"genviz: error: {e}", file=sys.stderr)
+            win.close()
+            return 1
+    if session is not None:
+        try:
+            win.demo.read_session(session)
+        except ValueError as e:
+            print(f"genviz: error: {e}", file=sys.stderr)
+            win.close()
+            return 1
     if screenshot:
         win.resize(*SCREENSHOT_SIZE)
     win.show()
@@ -117,9 +136,10 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
             loop.quit()
 
         def shoot() -> None:
-            if not win.default_action_done():
+            if not setup["ready"] or not win.default_action_done():
                 return
             win.chain_panel.refresh()
+            win.interpolation_panel.refresh()
             win._update_speed()
             app.processEvents()
             ok = win.grab().save(screenshot, "PNG")
@@ -142,7 +162,15 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
 
     if probe:
         _attach_probe(win, probe, loop)
-    QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
+    def mark_ready() -> None:
+        setup["ready"] = True
+
+    if preset is not None:
+        QTimer.singleShot(0, lambda: win.demo.apply_preset(preset_data, on_done=mark_ready))
+    elif session is not None:
+        QTimer.singleShot(0, lambda: win.demo.open_session(session, on_done=mark_ready))
+    else:
+        QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
     loop.exec()
     if not win._closing:
         win.close()

@@ -118,6 +118,8 @@ class ChainState:
         position: the shown record (global step index) of the active branch.
         follow: the view jumps to the newest record as it arrives (False once the user scrubs back).
         selected: the selected sample (tile) index.
+        step_interval: slow motion, in seconds: a running chain takes at most one step per interval (0 = as
+            fast as the model allows; Step is never delayed).
         steps_per_s: measured speed of the running chain.
         error: last error message from the engine (None when fine).
         version: increases on every change, so the view redraws only when needed.
@@ -135,6 +137,7 @@ class ChainState:
         self.steps_per_s = 0.0
         self.error: str | None = None
         self.version = 0
+        self.step_interval = 0.0  # slow motion: at least this many seconds between running steps
         self._last_step_time: float | None = None
 
     # ---- queries -------------------------------------------------------------------------------
@@ -161,8 +164,15 @@ class ChainState:
         """True when the engine should compute the next step of the active branch now."""
         with self.lock:
             b = self.branch
-            return (b is not None and b.gen is not None and not b.done and not b.stopped
-                    and (self.running or self.pending_steps > 0))
+            if b is None or b.gen is None or b.done or b.stopped:
+                return False
+            if self.pending_steps > 0:
+                return True
+            if not self.running:
+                return False
+            # slow motion: a running chain waits until step_interval has passed since its last step
+            return (self.step_interval <= 0 or self._last_step_time is None
+                    or time.perf_counter() - self._last_step_time >= self.step_interval)
 
     @property
     def status(self) -> str:

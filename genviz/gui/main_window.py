@@ -9,10 +9,13 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
 
 from .chain_runner import LoadedModel, list_bundled, load_model
+from .demo import DemoController
 from .engine import Engine
+from .panels.canvas import CanvasPanel
 from .panels.chain import ChainPanel
 from .panels.checkpoints import CheckpointBrowser
 from .panels.density import DensityPanel
+from .panels.interpolation import InterpolationPanel
 from .panels.placeholders import PlaceholderPanel
 
 PANELS = ("chain", "interpolation", "density", "canvas")
@@ -45,6 +48,7 @@ class MainWindow(QMainWindow):
         self.device_choice = device
         self.autorun = False  # run the default action after every load (the app does; tests do not)
         self.loaded: LoadedModel | None = None
+        self.loaded_source: str | None = None  # the name or path the loaded model came from
         self.loading = False
         self._closing = False
         self.engine = Engine(self)
@@ -55,12 +59,18 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chain_panel, "Chain")
-        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[1:] if k != "density"}
+        self.interpolation_panel = InterpolationPanel(self.engine)
+        self.interpolation_panel.message.connect(self.show_message)
+        self.tabs.addTab(self.interpolation_panel, "Interpolation")
+        self.canvas_panel = CanvasPanel(self.engine)
+        self.canvas_panel.message.connect(self.show_message)
         self.density_panel = DensityPanel(self.engine)
         self.density_panel.message.connect(self.show_message)
-        for k in PANELS[1:]:
-            p = self.density_panel if k == "density" else self.placeholders[k]
+        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[2:] if k not in ("canvas", "density")}
+        self.tabs.addTab(self.density_panel, self.density_panel.title)
+        for k, p in self.placeholders.items():
             self.tabs.addTab(p, p.title)
+        self.tabs.addTab(self.canvas_panel, "Canvas")
         self.setCentralWidget(self.tabs)
 
         self.browser = CheckpointBrowser()
@@ -85,6 +95,7 @@ class MainWindow(QMainWindow):
         for w in (self.ckpt_label, self.device_label, self.speed_label):
             sb.addPermanentWidget(w)
         self._build_menus()
+        self.demo = DemoController(self)
         self.speed_timer = QTimer(self)
         self.speed_timer.setInterval(250)
         self.speed_timer.timeout.connect(self._update_speed)
@@ -96,6 +107,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         fm = mb.addMenu("&File")
+        self.file_menu = fm
         a = fm.addAction("&Open checkpoint file…", self.open_file_dialog)
         a.setShortcut(QKeySequence.StandardKey.Open)
         fm.addAction("Open &diffusers folder…", self.open_folder_dialog)
@@ -112,6 +124,8 @@ class MainWindow(QMainWindow):
         self.device_group = QActionGroup(self)
         self.device_group.setExclusive(True)
         self._set_device_choices(["auto", "cpu"])
+        im = mb.addMenu("&Interpolation")
+        im.addAction("Use the chain's selected sample as endpoint", self.chain_sample_to_endpoint)
         vm = mb.addMenu("&View")
         vm.addAction(self.dock.toggleViewAction())
 
@@ -159,9 +173,12 @@ class MainWindow(QMainWindow):
         self.engine.submit(list_bundled, self.browser.set_checkpoints,
                            lambda m: self.show_message(f"could not list checkpoints: {m}", True))
 
-    def load(self, name_or_path: str, device: str | None = None) -> None:
-        """Load a checkpoint in the background; on failure the previous model stays."""
+    def load(self, name_or_path: str, device: str | None = None, autorun: bool | None = None) -> None:
+        """Load a checkpoint in the background; on failure the previous model stays.
+
+        ``autorun`` overrides ``self.autorun`` (run the panel's default action after this load) once."""
         device = device or self.device_choice
+        self._autorun_once = autorun
         runner = self.chain_panel.runner
         self.loading = True
         self.show_message(f"loading {name_or_path} on {device}…")
@@ -176,6 +193,7 @@ class MainWindow(QMainWindow):
     def _loaded(self, ld: LoadedModel, source: str) -> None:
         self.loading = False
         self.loaded = ld
+        self.loaded_source = source
         m = ld.model
         self.setWindowTitle(f"genviz — {m.name}")
         self.ckpt_label.setText(f"checkpoint: <b>{m.name}</b>")
@@ -186,7 +204,11 @@ class MainWindow(QMainWindow):
             p.set_model(m)
         self.density_panel.set_model(m)
         self.chain_panel.set_model(ld, start=False)
-        if not (self.autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
+        self.interpolation_panel.set_model(ld)
+        self.canvas_panel.set_model(ld)
+        autorun = self.autorun if getattr(self, "_autorun_once", None) is None else self._autorun_once
+        self._autorun_once = None
+        if not (autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
             self.chain_panel.reset()
         if os.sep in source or Path(source).suffix:
             self._add_recent(str(Path(source).resolve()))
@@ -239,15 +261,24 @@ class MainWindow(QMainWindow):
         self.engine.submit(lambda: self.chain_panel.runner.move(device), moved, failed)
 
     # ---- panels, messages, default action ---------------------------------------------------------
+    def panels(self) -> dict:
+        """The panel widgets by name (chain, interpolation, density, canvas)."""
+        return {"chain": self.chain_panel, "interpolation": self.interpolation_panel, **self.placeholders,
+                "density": self.density_panel, "canvas": self.canvas_panel}
+
     def set_panel(self, name: str) -> None:
-        """Show the panel ``name`` (chain, interpolation, density, canvas)."""
+        """Show the panel ``name`` (chain, interpolation, density, canvas; ``start`` for the start page)."""
+        if name == "start":
+            self.tabs.setCurrentWidget(self.demo.start_page)
+            return
         if name not in PANELS:
             raise ValueError(f"unknown panel {name!r}; expected one of {', '.join(PANELS)}")
-        self.tabs.setCurrentIndex(PANELS.index(name))
+        self.tabs.setCurrentWidget(self.panels()[name])
 
     def current_panel(self) -> str:
-        """Name of the shown panel."""
-        return PANELS[self.tabs.currentIndex()]
+        """Name of the shown panel (``start`` for the start page)."""
+        current = self.tabs.currentWidget()
+        return next((k for k, w in self.panels().items() if w is current), "start")
 
     def show_message(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""
@@ -267,10 +298,17 @@ class MainWindow(QMainWindow):
 
     def run_default_action(self, batch: int = 16) -> bool:
         """Run the shown panel's default action: for the chain, the default sampler over the whole
-        chain with ``batch`` samples. Returns False when the panel has nothing to run."""
+        chain with ``batch`` samples; for the canvas, SDEdit on the drawing (the bundled example when
+        the canvas is blank). Returns False when the panel has nothing to run."""
+        if self.current_panel() == "canvas":
+            return self.canvas_panel.run_default()
         if self.current_panel() == "chain" and self.chain_panel.supported():
             self.chain_panel.batch_spin.setValue(batch)
             self.chain_panel.reset(run=True)
+            return True
+        if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
+            self.interpolation_panel.run()
+            self.interpolation_panel.refresh_picker()
             return True
         if self.current_panel() == "density":
             return self.density_panel.run_default()
@@ -278,11 +316,36 @@ class MainWindow(QMainWindow):
 
     def default_action_done(self) -> bool:
         """True once the default action has finished (nothing queued, chain finished)."""
+        if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
+            return self.interpolation_panel.done() and self.interpolation_panel.status != "running"
+        if self.current_panel() == "canvas":
+            return self.engine.pending() == 0 and not self.canvas_panel.busy
         if self.current_panel() == "density":
             return self.engine.pending() == 0 and self.density_panel.default_done()
         if self.current_panel() != "chain" or not self.chain_panel.supported():
             return self.engine.pending() == 0
         return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
+
+    def chain_sample_to_endpoint(self) -> None:
+        """Interpolation ▸ Use the chain's selected sample: its latest state becomes the interpolation
+        panel's active endpoint (entering the latent by DDIM inversion), and the panel is shown."""
+        st, ip = self.chain_panel.state, self.interpolation_panel
+        rec, sel = st.shown_record(), st.selected
+        if rec is None or not ip.supported():
+            self.show_message("no chain sample to use: run a chain of a model the interpolation panel supports", True)
+            return
+        corner = ip.active_corner()
+        label = f"chain sample #{sel}, step {rec.index}"
+
+        def take():
+            return rec.x[sel:sel + 1].detach().clone().float()
+
+        def done(x) -> None:
+            ip.set_endpoint_image_tensor(corner, x, label, advance=True)
+            self.set_panel("interpolation")
+            self.show_message(f"endpoint {'ABCD'[corner]} = {label}; press Interpolate")
+
+        self.engine.submit(take, done, lambda m: self.show_message(f"could not take the sample: {m}", True))
 
     # ---- export ----------------------------------------------------------------------------------
     def export_grid_dialog(self, which: str = "x") -> None:
@@ -324,6 +387,8 @@ class MainWindow(QMainWindow):
         self.speed_timer.stop()
         self.chain_panel.timer.stop()
         self.chain_panel.state.stop()
+        self.interpolation_panel.shutdown()
+        self.canvas_panel.shutdown()
         self.density_panel.shutdown()
         self.engine.shutdown()
 

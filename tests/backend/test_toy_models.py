@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from genviz.backend import list_checkpoints, load_checkpoint, sample
-from genviz.backend.families import DiffusionModel, EnergyModel, FlowModel, GANModel, VAEModel
+from genviz.backend.families import DiffusionModel, EnergyModel, FlowModel, ToyGANModel, ToyVAEModel
 from genviz.backend.toy.datasets import make_dataset
 from genviz.backend.toy.density import Grid, evaluate_on_grid, grid_mass
 from genviz.backend.toy.lab import ode_log_density, readouts, score_field
@@ -64,8 +64,8 @@ def test_flow_density_integrates_to_one():
 
 
 def test_tiny_training_of_each_family_and_roundtrip(tmp_path):
-    for fam, cls in (("ebm", EnergyModel), ("diffusion", DiffusionModel), ("flow", FlowModel), ("vae", VAEModel),
-                     ("gan", GANModel)):
+    for fam, cls in (("ebm", EnergyModel), ("diffusion", DiffusionModel), ("flow", FlowModel), ("vae", ToyVAEModel),
+                     ("gan", ToyGANModel)):
         kw = {"ebm": dict(hidden=16, K=5), "diffusion": dict(hidden=16, T=100), "flow": dict(hidden=16, transforms=2),
               "vae": dict(hidden=16), "gan": dict(hidden=16)}[fam]
         out = tmp_path / f"toy-{fam}.safetensors"
@@ -144,5 +144,5 @@ def test_toy_family_with_a_foreign_network_is_refused(tmp_path, family):
     meta = {"name": "x", "family": family, "network": {"class": "ToyEnergyMLP", "config": {"hidden": 8, "depth": 1}},
             "data": {"shape": [2], "range": [-5, 5], "dataset": "8gaussians"}}
     p = save_checkpoint(tmp_path / "x.safetensors", ToyEnergyMLP(8, 1).state_dict(), meta)
-    with pytest.raises(CheckpointError, match=f"not supported as a {family} model"):
+    with pytest.raises(CheckpointError, match="not supported as a flow model" if family == "flow" else "latent"):
         load_checkpoint(p, device="cpu")

@@ -155,6 +155,78 @@ def test_subprocess_normal_and_error(bundled, tmp_path):
     assert not sentinel.exists()
 
 
+# ---- genviz sdedit ------------------------------------------------------------------------------
+
+def _stroke_png(path, size=(140, 100), mode="L"):
+    a = np.full((size[1], size[0]), 255, np.uint8)  # black ink on white, not square, not 28 px
+    a[20:80, 60:75] = 0
+    Image.fromarray(a).convert(mode).save(path)
+    return path
+
+
+def test_sdedit_npz_and_png(bundled, tmp_path, capsys):
+    strokes = _stroke_png(tmp_path / "s.png", mode="RGB")
+    out = tmp_path / "o.npz"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--t0", "0.3", "--n", "3", "--steps", "2",
+                 "--seed", "5", "--device", "cpu", "--out", str(out)]) == 0
+    assert "3 candidates" in capsys.readouterr().out
+    with np.load(out) as f:
+        s, d = f["samples"], f["drawing"]
+    assert s.shape == (3, 1, 28, 28) and s.dtype == np.float32 and s.min() >= 0 and s.max() <= 1
+    assert d.shape == (1, 28, 28) and d[0, 0, 0] == 0.0 and d[0, 14, 14] > 0.9  # inverted: white ink on black
+    out0 = tmp_path / "o0.npz"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--t0", "0", "--n", "2", "--device", "cpu",
+                 "--out", str(out0)]) == 0
+    with np.load(out0) as f:
+        assert np.allclose(f["samples"], d[None], atol=1e-6)  # t0 = 0: the drawing itself
+    mask = np.zeros((28, 28), np.uint8)
+    mask[:, 14:] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    outm = tmp_path / "om.npz"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--mask", str(tmp_path / "m.png"), "--t0", "0.9",
+                 "--n", "2", "--steps", "2", "--sampler", "ddpm", "--device", "cpu", "--out", str(outm)]) == 0
+    with np.load(outm) as f:
+        sm = f["samples"]
+    assert np.abs(sm[:, :, :, :14] - d[None, :, :, :14]).max() < 1e-6
+    png = tmp_path / "o.png"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--n", "2", "--steps", "2", "--device", "cpu",
+                 "--out", str(png)]) == 0
+    assert Image.open(png).size[0] > 2 * 28
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--strokes", "{tmp}/missing.png"], "no such image"),
+    (["--strokes", "{tmp}/bad.png"], "not a readable image"),
+    (["--strokes", "{tmp}/s.png", "--mask", "{tmp}/bad.png"], "--mask"),
+    (["--strokes", "{tmp}/s.png", "--t0", "1.5"], "t0"),
+    (["--strokes", "{tmp}/s.png", "--t0", "-0.1"], "t0"),
+    (["--strokes", "{tmp}/s.png", "--n", "0"], "--n"),
+    (["--strokes", "{tmp}/s.png", "--sampler", "euler"], "sampler"),
+])
+def test_sdedit_errors(bundled, tmp_path, capsys, args, msg):
+    _stroke_png(tmp_path / "s.png")
+    (tmp_path / "bad.png").write_text("not an image")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    try:
+        rc = main(["sdedit", "tiny-ddpm", *args, "--out", str(tmp_path / "o.png")])
+    except SystemExit as e:  # argparse's own errors (bad choice) exit 2
+        rc = e.code
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert_one_error_line(err)
+    assert msg in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_sdedit_error_from_the_shell(bundled, tmp_path):
+    (tmp_path / "bad.png").write_text("not an image")
+    r = run_cli(["sdedit", "tiny-ddpm", "--strokes", str(tmp_path / "bad.png"), "--out", str(tmp_path / "o.png")],
+                bundled)
+    assert r.returncode == 1
+    assert_one_error_line(r.stderr)
+    assert "not a readable image" in r.stderr
+
+
 def test_sample_langevin_flags_match_api(bundled, tmp_path):
     """--step-size / --temperature / --convention reach the sampler under the API's names."""
     import torch
@@ -181,3 +253,38 @@ def test_sample_langevin_flag_errors(bundled, tmp_path, args, needle):
     assert r.returncode != 0
     assert_one_error_line(r.stderr)
     assert needle in r.stderr
+
+
+def test_sdedit_with_ilvr_and_guidance(bundled, tmp_path, capsys, monkeypatch):
+    import shutil
+    import torch
+    from genviz.backend import save_checkpoint
+    from genviz.backend.nets.classifier import DigitCNN
+    d = tmp_path / "ck"
+    shutil.copytree(bundled, d)
+    cfg = dict(in_channels=1, num_classes=10, width=4, feat=8)
+    torch.manual_seed(0)
+    save_checkpoint(d / "mnist-guide.safetensors", DigitCNN(**cfg).state_dict(), {
+        "name": "mnist-guide", "family": "classifier", "network": {"class": "DigitCNN", "config": cfg},
+        "data": {"shape": [1, 28, 28], "range": [-1.0, 1.0], "dataset": "mnist", "kind": "image"},
+        "classes": [str(i) for i in range(10)], "training": {"recipe": "test"}})
+    from genviz.backend import checkpoints
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", d)
+    strokes = _stroke_png(tmp_path / "s.png")
+    out = tmp_path / "g.npz"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--t0", "0.9", "--n", "2", "--steps", "3",
+                 "--ilvr", "4", "--guidance", "2", "--guide-class", "7", "--device", "cpu", "--out", str(out)]) == 0
+    assert "guided to 7" in capsys.readouterr().out
+    with np.load(out) as f:
+        assert f["samples"].shape == (2, 1, 28, 28)
+    # with a guide classifier that fits, the defaults are the measured ones (t0 0.9, ILVR 4, guidance 2)
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--n", "1", "--steps", "2", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    msg = capsys.readouterr().out
+    assert "t0 0.9 " in msg and "ILVR 4" in msg and "guided to" in msg
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--plain", "--n", "1", "--steps", "2",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    msg = capsys.readouterr().out
+    assert "t0 0.6 " in msg and "ILVR" not in msg and "guided" not in msg
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--guidance", "-1", "--out", str(out)]) == 1
+    assert_one_error_line(capsys.readouterr().err)

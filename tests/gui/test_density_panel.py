@@ -153,10 +153,11 @@ def test_main_window_density_tab(qtbot, tiny_ckpt, tmp_path):
     w.show()
     with qtbot.waitSignal(w.modelLoaded, timeout=30000):
         w.load(tiny_ckpt)
-    assert w.tabs.widget(2) is w.density_panel and "not a 2-D toy model" in w.density_panel.model_label.text()
+    assert w.tabs.indexOf(w.density_panel) >= 0 and "not a 2-D toy model" in w.density_panel.model_label.text()
     with qtbot.waitSignal(w.modelLoaded, timeout=30000):
         w.load(str(tmp_path / "toy-8-flow.safetensors"))
     w.set_panel("density")
+    assert w.current_panel() == "density" and w.tabs.currentWidget() is w.density_panel
     assert w.run_default_action()
     qtbot.waitUntil(w.default_action_done, timeout=120000)
     assert w.density_panel.model.family == "flow" and w.density_panel.result["samples"].shape == (2500, 2)

@@ -28,9 +28,9 @@ def test_window_opens_with_model(window):
     assert '"name": "tiny"' in window.browser.meta_view.toPlainText()
     assert window.loaded.classifier is not None and not p.bars.isHidden()
     # placeholders say so
-    assert "later release" in window.placeholders["interpolation"].label.text()
-    assert "not a 2-D toy model" in window.density_panel.model_label.text()
-    assert "will support" in window.placeholders["canvas"].label.text()
+    assert "interpolation" not in window.placeholders and window.interpolation_panel.supported()
+    assert "density" not in window.placeholders and "not a 2-D toy model" in window.density_panel.model_label.text()
+    assert "canvas" not in window.placeholders and window.canvas_panel.supported()  # the canvas is real now
     rec = p.state.shown_record()
     assert rec.index == 0 and rec.x.shape == (16, 1, 28, 28) and rec.x.dtype == torch.float32
 

@@ -115,7 +115,7 @@ class ToyVAE(nn.Module):
     def __init__(self, hidden: int = 128, latent: int = 2, obs_std: float = 0.1):
         super().__init__()
         self.config = dict(hidden=hidden, latent=latent, obs_std=obs_std)
-        self.latent, self.obs_std = latent, float(obs_std)
+        self.latent, self.latent_dim, self.obs_std = latent, latent, float(obs_std)
         self.enc = _mlp(2, hidden, 2, 2 * latent)
         self.dec = _mlp(latent, hidden, 3, 2)
 
@@ -148,7 +148,7 @@ class ToyGAN(nn.Module):
     def __init__(self, hidden: int = 128, latent: int = 2):
         super().__init__()
         self.config = dict(hidden=hidden, latent=latent)
-        self.latent = latent
+        self.latent = self.latent_dim = latent
         self.G = _mlp(latent, hidden, 3, 2)
         self.D = _mlp(2, hidden, 3, 1)
 

@@ -105,7 +105,8 @@ class SamplerSpec:
     params: tuple
     stochastic: bool
     description: str = ""
-    grid: str = "timesteps"  # "timesteps": fn(model, x, timesteps, ...); "steps": fn(model, x, steps=..., ...)
+    grid: str = "timesteps"  # "timesteps": fn(model, x, timesteps, ...); "steps": fn(model, x, steps=..., ...);
+    # "latent": fn(model, z, steps=..., ...) with z (N, *model.latent_shape) drawn from the prior
 
     def param(self, name: str) -> Param:
         for p in self.params:

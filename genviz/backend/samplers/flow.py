@@ -1,4 +1,4 @@
-"""The ``flow`` sampler (and ``decode`` for VAEs and GANs): base noise z ~ N(0, T² I) pushed through a normalizing flow's inverse layer by
+"""The ``flow`` sampler: base noise z ~ N(0, T² I) pushed through a normalizing flow's inverse layer by
 layer (Dinh et al. 2017; temperature T as in Glow, Kingma & Dhariwal 2018)."""
 from __future__ import annotations
 
@@ -29,21 +29,3 @@ register(SamplerSpec(
     params=(Param("temperature", "float", 1.0, "T: base noise std (1 = the model's density)",
                   minimum=0.0, maximum=10.0),)))
 
-
-def decode_sample(model, x: torch.Tensor, *, steps: int, generator: torch.Generator,
-                  obs_noise: bool = False) -> Iterator[ChainStep]:
-    """Record 0: z (the chain's N(0, I) initial state, of the model's latent size); record 1:
-    x = g(z) (VAE decoder mean, + N(0, obs_std² I) with ``obs_noise``; GAN generator). ``steps`` is
-    ignored (one step)."""
-    z = x if x.shape[1:] == (model.latent_dim,) else torch.randn((x.shape[0], model.latent_dim), generator=generator).to(x.device)
-    yield ChainStep(index=0, steps=1, t=None, t_next=None, sigma=0.0, x=z, stats={"x_norm": z.flatten(1).norm(dim=1)})
-    out = model.generate(z)
-    if obs_noise and model.family == "vae":
-        out = out + model.net.obs_std * torch.randn(out.shape, generator=generator).to(out.device)
-    yield ChainStep(index=1, steps=1, t=None, t_next=None, sigma=0.0, x=out, stats={"x_norm": out.flatten(1).norm(dim=1)})
-
-
-register(SamplerSpec(
-    name="decode", title="Decode z (VAE / GAN)", families=("vae", "gan"), fn=decode_sample, grid="steps",
-    stochastic=True, description="z ~ N(0, I) through the decoder / generator",
-    params=(Param("obs_noise", "bool", False, "VAE: add the decoder's observation noise N(0, obs_std² I)"),)))

@@ -61,8 +61,13 @@ def metadata(iters_done: int, args: dict, seconds: float, loss: float) -> dict:
 def train(out: str | Path = "checkpoints/mnist-ddpm.safetensors", iters: int = DEFAULTS["iters"],
           batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"], min_lr: float = DEFAULTS["min_lr"],
           warmup: int = DEFAULTS["warmup"], ema: float = DEFAULTS["ema"], snr_gamma: float = DEFAULTS["snr_gamma"],
-          seed: int = DEFAULTS["seed"], save_every: int = 500, log=print) -> Path:
-    """Train mnist-ddpm; writes ``out`` every ``save_every`` iterations and at the end."""
+          seed: int = DEFAULTS["seed"], save_every: int = 500, resume: str | None = None, log=print) -> Path:
+    """Train mnist-ddpm; writes ``out`` every ``save_every`` iterations and at the end.
+
+    ``resume``: a saved mnist-ddpm checkpoint whose (EMA) weights start both the network and its EMA; the
+    run then adds ``iters`` iterations with a fresh warm-up and cosine schedule, and the metadata records the
+    earlier runs under ``training.stages``.
+    """
     args = dict(iters=iters, batch_size=batch_size, lr=lr, min_lr=min_lr, warmup=warmup, ema=ema,
                 snr_gamma=snr_gamma, seed=seed)
     torch.manual_seed(seed)
@@ -70,6 +75,15 @@ def train(out: str | Path = "checkpoints/mnist-ddpm.safetensors", iters: int = D
     images, _ = load_mnist("train")
     data = to_model_space(images)
     net = UNet(**NET_CONFIG)
+    stages = []
+    if resume:
+        from safetensors.torch import load_file
+        from ..checkpoints import read_metadata
+        net.load_state_dict(load_file(resume))
+        prev = read_metadata(resume)["training"]
+        stages = list(prev.get("stages", [])) + [{k: v for k, v in prev.items() if k != "stages"}]
+        rng = np.random.default_rng(seed + len(stages))  # other minibatches than the first stage's
+        torch.manual_seed(seed + len(stages))
     ema_net = copy.deepcopy(net).requires_grad_(False)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
     acp = alphas_cumprod_from_betas(make_betas(SCHEDULE["beta_schedule"], SCHEDULE["num_train_timesteps"],
@@ -99,7 +113,7 @@ def train(out: str | Path = "checkpoints/mnist-ddpm.safetensors", iters: int = D
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
-        d = min(ema, (1 + it) / (10 + it))
+        d = ema if resume else min(ema, (1 + it) / (10 + it))
         with torch.no_grad():
             for pe, pn in zip(ema_net.parameters(), net.parameters()):
                 pe.lerp_(pn, 1 - d)
@@ -108,7 +122,11 @@ def train(out: str | Path = "checkpoints/mnist-ddpm.safetensors", iters: int = D
             el = time.time() - t_start
             log(f"iter {it}/{iters} loss {loss_avg:.4f} lr {cur_lr:.2e} {it / el:.2f} it/s {el / 60:.1f} min")
         if it % save_every == 0 or it == iters:
-            save_checkpoint(out, ema_net.state_dict(), metadata(it, args, time.time() - t_start, loss_avg))
+            meta = metadata(it, args, time.time() - t_start, loss_avg)
+            if stages:
+                meta["training"]["stages"] = stages
+                meta["training"]["iterations_total"] = it + sum(int(st.get("iterations", 0)) for st in stages)
+            save_checkpoint(out, ema_net.state_dict(), meta)
     return out
 
 
@@ -118,6 +136,7 @@ def main(argv=None):
     for k, v in DEFAULTS.items():
         p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
     p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--resume", help="continue from this mnist-ddpm checkpoint (see train())")
     p.add_argument("--threads", type=int, default=int(os.environ.get("GENVIZ_THREADS", 0)) or None,
                    help="torch threads (default: all cores; 1 is faster on a busy machine)")
     a = p.parse_args(argv)

@@ -76,10 +76,10 @@ def _metadata(dataset, ds, model, hp, steps_done, seconds, loss, seed):
                     sampler={"name": "ddpm", "steps": 100})
     elif model == "vae":
         meta.update(family="vae", network={"class": "ToyVAE", "config": dict(hidden=hp["hidden"], latent=hp["latent"], obs_std=hp["obs_std"])},
-                    sampler={"name": "decode", "steps": 1, "obs_noise": True})
+                    latent={"shape": [hp["latent"]]}, sampler={"name": "decode", "steps": 1})
     elif model == "gan":
         meta.update(family="gan", network={"class": "ToyGAN", "config": dict(hidden=hp["hidden"], latent=hp["latent"])},
-                    sampler={"name": "decode", "steps": 1})
+                    latent={"shape": [hp["latent"]]}, sampler={"name": "decode", "steps": 1})
     else:
         meta.update(family="flow", network={"class": "ToySplineFlow", "config": dict(transforms=hp["transforms"], bins=hp["bins"], hidden=hp["hidden"], scale=hp["scale"])},
                     sampler={"name": "flow", "steps": hp["transforms"], "temperature": 1.0})
@@ -100,7 +100,7 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
         **overrides: recipe hyper-parameters (see ``RECIPES``).
     Raises: ValueError for an unknown dataset/model/hyper-parameter or steps < 1; Cancelled.
     """
-    from ..families import DiffusionModel, EnergyModel, FlowModel, GANModel, VAEModel
+    from ..families import DiffusionModel, EnergyModel, FlowModel, ToyGANModel, ToyVAEModel
     from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
     from ..samplers.langevin import ula
     if model not in MODELS:
@@ -211,9 +211,9 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
     elif model == "diffusion":
         result = DiffusionModel(ema, final)
     elif model == "vae":
-        result = VAEModel(net, final)
+        result = ToyVAEModel(net, final)
     elif model == "gan":
-        result = GANModel(net, final)
+        result = ToyGANModel(net, final)
     else:
         result = FlowModel(net, final)
     if out is not None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QSizePolicy, QSlider, QSpinBox, QSplitter, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from ..captions import chain_caption
 from ..chain_runner import ChainRunner, LoadedModel
 from ..chain_state import ChainState
 from ..engine import Engine
@@ -23,6 +24,7 @@ from ..widgets.param_form import ParamForm
 from ..widgets.plots import ProbBars, StatsPlots
 
 REFRESH_MS = 33
+SPEEDS = (("full speed", 0.0), ("slow (4 steps/s)", 0.25), ("slower (1 step/s)", 1.0))
 SAMPLING_FAMILIES = ("diffusion", "ebm", "score")
 
 
@@ -101,16 +103,17 @@ class ChainPanel(QWidget):
         form.addRow("Sampler", self.sampler_combo)
         self.steps_spin = QSpinBox()
         self.steps_spin.setRange(1, 1000)
-        self.steps_spin.setToolTip("number of chain steps (1..T)")
+        self.steps_spin.setToolTip("how many steps from noise to image (number of chain steps, 1..T)")
         form.addRow("Steps", self.steps_spin)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
-        self.seed_spin.setToolTip("fixes the initial noise and every noise draw: the chain replays exactly")
+        self.seed_spin.setToolTip("the same number gives the same pictures again (random seed: fixes the initial "
+                                 "noise and every noise draw, so the chain replays exactly)")
         form.addRow("Seed", self.seed_spin)
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 64)
         self.batch_spin.setValue(16)
-        self.batch_spin.setToolTip("number of samples run side by side")
+        self.batch_spin.setToolTip("how many images are made side by side (batch size)")
         form.addRow("Batch", self.batch_spin)
         cl.addWidget(box)
         pbox = QGroupBox("Parameters")
@@ -123,14 +126,15 @@ class ChainPanel(QWidget):
         rl = QVBoxLayout(rbox)
         row1, row2 = QHBoxLayout(), QHBoxLayout()
         self.step_btn = QPushButton("Step")
-        self.step_btn.setToolTip("compute exactly one step (→)")
+        self.step_btn.setToolTip("take one step and stop (one sampler step; key →)")
         self.run_btn = QPushButton("Run")
-        self.run_btn.setToolTip("run the chain to its end (Space toggles Run/Pause)")
+        self.run_btn.setToolTip("play the chain to its end (run; Space toggles Run/Pause)")
         self.pause_btn = QPushButton("Pause")
+        self.pause_btn.setToolTip("hold the chain after the current step (Step or Run go on; Space)")
         self.stop_btn = QPushButton("Stop")
-        self.stop_btn.setToolTip("end this chain here (its history stays)")
+        self.stop_btn.setToolTip("end this chain here; everything so far stays to look at (stop)")
         self.reset_btn = QPushButton("Reset")
-        self.reset_btn.setToolTip("forget every branch and start from fresh noise with the settings above")
+        self.reset_btn.setToolTip("start again from noise with the settings above (reset: forgets every branch)")
         for b in (self.step_btn, self.run_btn, self.pause_btn):
             row1.addWidget(b)
         for b in (self.stop_btn, self.reset_btn):
@@ -138,16 +142,28 @@ class ChainPanel(QWidget):
         rl.addLayout(row1)
         rl.addLayout(row2)
         self.branch_btn = QPushButton("Branch from here")
-        self.branch_btn.setToolTip("start a new branch from the shown step with the sampler, parameters and seed "
-                                   "above (the remaining timesteps of the chain); the old branch is kept")
+        self.branch_btn.setToolTip("try another path from the step shown, keeping the old one to compare (branch: "
+                                   "the remaining timesteps with the sampler, parameters and seed above)")
         rl.addWidget(self.branch_btn)
         brow = QHBoxLayout()
         brow.addWidget(QLabel("Branch"))
         self.branch_combo = QComboBox()
-        self.branch_combo.setToolTip("branches of this chain; switch to compare them")
+        self.branch_combo.setToolTip("switch between the paths tried from this start (branches of the chain)")
         self.branch_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         brow.addWidget(self.branch_combo)
         rl.addLayout(brow)
+        srow2 = QHBoxLayout()
+        srow2.addWidget(QLabel("Speed"))
+        self.speed_combo = QComboBox()
+        self.speed_combo.setObjectName("speed")
+        for label, interval in SPEEDS:
+            self.speed_combo.addItem(label, interval)
+        self.speed_combo.setToolTip("slow motion lets an audience follow each step (minimum time between steps "
+                                    "while running)")
+        self.speed_combo.currentIndexChanged.connect(
+            lambda *_: setattr(self.state, "step_interval", float(self.speed_combo.currentData())))
+        srow2.addWidget(self.speed_combo, 1)
+        rl.addLayout(srow2)
         cl.addWidget(rbox)
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
@@ -180,7 +196,8 @@ class ChainPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("scrub")
         self.slider.setRange(0, 0)
-        self.slider.setToolTip("scrub through the recorded steps; the newest step is followed unless you scrub back")
+        self.slider.setToolTip("drag to go back and forth through the steps already made (scrub the recorded "
+                               "history; the newest step is followed unless you scrub back)")
         self.slider.valueChanged.connect(self._slider_moved)
         self.pos_label = QLabel("step 0 / 0")
         self.pos_label.setMinimumWidth(110)
@@ -192,6 +209,12 @@ class ChainPanel(QWidget):
         self.info_label = QLabel("")
         self.info_label.setStyleSheet("color: #c8ccd4;")
         ml.addWidget(self.info_label)
+        self.caption = QLabel("")
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
+        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        ml.addWidget(self.caption)
 
         # below: per-step plots + digit probabilities
         bottom = QWidget()
@@ -377,6 +400,85 @@ class ChainPanel(QWidget):
             self.state.selected = int(i)
             self.state.touch()
 
+    # ---- sessions, presets, presentation ---------------------------------------------------------
+    def advanced_controls(self) -> dict:
+        """Controls a presenter may hide, by name (see presentation mode's ``hide`` list)."""
+        return {"parameters": self.param_form.parentWidget(), "batch": self.batch_spin, "seed": self.seed_spin,
+                "branch": self.branch_btn, "branches": self.branch_combo, "plots": self.plots,
+                "info": self.info_label, "sampler": self.sampler_combo, "steps": self.steps_spin}
+
+    def session_state(self) -> dict:
+        """The chain as data: settings, every branch (sampler, params, seed, where it left its parent, how
+        many records it holds), the shown branch, step and sample. Replaying it gives the same pixels
+        (a seed fixes every noise draw)."""
+        st = self.state
+        with st.lock:
+            branches = [{"sampler": b.sampler, "params": dict(b.params), "seed": b.seed, "start": b.start,
+                         "parent": b.parent, "length": len(b) - 1} for b in st.branches]
+            first = st.branches[0] if st.branches else None
+            out = {"settings": self.settings(), "speed": self.speed_combo.currentIndex(),
+                   "branches": branches, "active": st.active, "position": st.position, "selected": st.selected}
+            if first is not None:  # the chain's own start: its grid length and batch
+                out["chain"] = {"sampler": first.sampler, "steps": first.total_steps, "n": first.n,
+                                "seed": first.seed, "params": dict(first.params)}
+        return out
+
+    def restore_session(self, data: dict, on_done=None) -> None:
+        """Rebuild a chain from ``session_state()``-style data (also a preset's ``chain`` part).
+
+        ``settings`` fill the controls; ``chain`` (default: the settings) starts branch 1; each entry of
+        ``branches`` after the first branches from record ``start`` of branch ``parent`` (1-based) and every
+        branch is stepped to its ``length`` (missing: left at its start). Runs on the engine thread;
+        ``on_done()`` is called on the GUI thread when the chain is rebuilt.
+        """
+        settings = dict(data.get("settings") or {})
+        if "sampler" in settings:
+            i = self.sampler_combo.findData(settings["sampler"])
+            if i < 0:
+                raise ValueError(f"sampler {settings['sampler']!r} does not apply to {self.model.name}")
+            self.sampler_combo.setCurrentIndex(i)
+        for key, w in (("steps", self.steps_spin), ("seed", self.seed_spin), ("n", self.batch_spin)):
+            if key in settings:
+                w.setValue(int(settings[key]))
+        for k, v in (settings.get("params") or {}).items():
+            if k in self.param_form.widgets:
+                self.param_form.set_value(k, v)
+        if "speed" in data:
+            self.speed_combo.setCurrentIndex(int(data["speed"]))
+        c = dict(data.get("chain") or self.settings())
+        c.setdefault("params", self.param_form.values())
+        branches = list(data.get("branches") or [{}])
+        runner, st = self.runner, self.state
+        st.stop()
+
+        def task():
+            b = runner.new_chain(c["sampler"], int(c["steps"]), int(c["n"]), int(c["seed"]), dict(c["params"]))
+            made = [b]
+            for i, spec in enumerate(branches):
+                if i > 0:
+                    parent = made[int(spec.get("parent") or 1) - 1]
+                    b = runner.branch_from(parent, int(spec.get("start", 0)), spec.get("sampler", c["sampler"]),
+                                           dict(spec.get("params", {})), int(spec.get("seed", c["seed"])))
+                    made.append(b)
+                target = spec.get("length")
+                while target is not None and len(b) - 1 < int(target) and not b.done and st.error is None:
+                    with st.lock:
+                        st.pending_steps = 1
+                    runner.step()
+            with st.lock:
+                st.pending_steps = 0
+                st.running = False
+                if "active" in data and 0 <= int(data["active"]) < len(st.branches):
+                    st.active = int(data["active"])
+                if "position" in data:
+                    st.position = max(0, min(int(data["position"]), len(st.history()) - 1))
+                    st.follow = st.position >= len(st.history()) - 1
+                st.selected = int(data.get("selected", st.selected))
+                st.touch()
+            return len(made)
+
+        self.engine.submit(task, lambda _n: on_done() if on_done else None, self._failed)
+
     # ---- export ----------------------------------------------------------------------------------
     def export_grid(self, path, which: str = "x") -> None:
         """Save the shown record's x_t grid (``which="x"``) or x̂₀ grid (``"x0"``) as a PNG."""
@@ -471,6 +573,7 @@ class ChainPanel(QWidget):
         return f"Chain {text} · {n_branches} branch{'es' if n_branches != 1 else ''}"
 
     def _draw_record(self, rec, selected: int, branch) -> None:
+        self.caption.setText(chain_caption(rec, branch, self.model.family if self.model else "", selected))
         if rec is None:
             self.x_grid.set_images(None, message="no chain")
             self.x0_grid.set_images(None, message="")

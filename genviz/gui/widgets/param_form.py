@@ -6,6 +6,36 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QWidget)
 
 
+# everyday words for each sampler parameter; the tooltip shows them first, then the technical help
+PLAIN = {
+    "eta": "how much fresh randomness each step adds (0: none, the path is fixed by the start)",
+    "clip_sample": "keep the model's guess of the final image inside the valid pixel range",
+    "timestep_spacing": "how the steps are spread between pure noise and the clean image",
+    "variance_type": "how much randomness each denoising step adds back",
+    "step_size": "how far each sample moves per step",
+    "convention": "which of the two textbook ways to write the same Langevin update",
+    "temperature": "more randomness (above 1) or less (below 1) than the model's own distribution",
+    "noise_scale": "shrinks or grows the random jitter of each step (1 = as the theory says)",
+    "max_norm": "stop the chain when a sample flies off (divergence guard)",
+    "clip": "keep every pixel inside the valid range after each step",
+    "init": "where the samples start: random noise, real data or a memory of earlier samples",
+    "init_std": "how spread out the starting noise is",
+    "reinit_prob": "how often a remembered sample is replaced by fresh noise",
+    "steps_per_level": "how many steps at each noise level",
+    "epsilon": "base step size, scaled down at the lower noise levels",
+    "sigma_max": "the largest noise level to start from",
+    "sigma_min": "the smallest noise level to end at",
+    "snr": "how strongly each correction step pushes toward more likely images",
+    "n_corrector": "how many correction steps follow each denoising step",
+}
+
+
+def tooltip(name: str, help_text: str) -> str:
+    """Plain words first, the technical name and help after: ``"how far ... (step_size: α or η ...)"``."""
+    plain = PLAIN.get(name)
+    return f"{plain} — {name}: {help_text}" if plain else f"{name}: {help_text}"
+
+
 def pretty(name: str) -> str:
     """``"timestep_spacing"`` -> ``"Timestep spacing"``."""
     return name.replace("_", " ").capitalize()
@@ -61,9 +91,10 @@ class ParamForm(QWidget):
                 w.setCurrentIndex(max(i, 0))
                 w.currentIndexChanged.connect(self.changed)
             w.setObjectName(f"param_{p.name}")
-            w.setToolTip(p.help)
+            tip = tooltip(p.name, p.help)
+            w.setToolTip(tip)
             label = QLabel(pretty(p.name))
-            label.setToolTip(p.help)
+            label.setToolTip(tip)
             self.form.addRow(label, w)
             self.widgets[p.name] = w
 

@@ -1,0 +1,79 @@
+"""Plain-language captions: what is on screen and what the current step means, in everyday words.
+
+Pure functions of the shown state (no Qt, no torch), so they are unit-tested and the same words appear in
+the app, in presentation mode and in screenshots. Technical names follow in brackets where they help.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DENOISING_WORDS = {
+    "ddpm": "removed a little noise and added back a smaller amount of fresh noise (DDPM)",
+    "ddim": "removed a little noise (DDIM: bigger steps, no fresh noise unless η > 0)",
+    "ode-euler": "followed a smooth, noise-free path toward the data (probability-flow ODE, Euler)",
+    "ode-heun": "followed a smooth, noise-free path toward the data (probability-flow ODE, Heun)",
+    "pc": "removed some noise, then nudged the image toward more likely images (predictor–corrector)",
+}
+
+
+def _guess(probs, selected: int) -> str:
+    if probs is None or selected >= len(probs):
+        return ""
+    p = np.asarray(probs[selected], float)
+    k = int(np.argmax(p))
+    if p[k] >= 0.9:
+        return f" Sample #{selected} already looks like a {k} to the digit classifier ({p[k]:.0%} sure)."
+    if p[k] >= 0.5:
+        return f" Sample #{selected} might become a {k} ({p[k]:.0%})."
+    return f" The classifier cannot yet tell which digit sample #{selected} will be."
+
+
+def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> str:
+    """One or two sentences about the chain panel's shown record.
+
+    Args:
+        rec: the shown ``Record`` (None: no chain yet).
+        branch: the shown ``Branch`` (sampler, total_steps, done, parent, start).
+        family: the model family ("diffusion", "ebm", "score").
+        selected: the selected sample, whose digit belief is described.
+    """
+    if rec is None or branch is None:
+        return "No chain yet: press Run to watch the model make samples, or Step to go one step at a time."
+    total = branch.total_steps
+    k = rec.index
+    branch_note = (f" This is branch {branch.number}, which left branch {branch.parent} at step {branch.start}."
+                   if branch.parent is not None else "")
+    if branch.grid == "timesteps":  # denoising
+        if k == 0:
+            return (f"Step 0 of {total}: pure random noise. At every step the model removes a little of it; "
+                    f"after {total} steps a digit remains." + branch_note)
+        what = DENOISING_WORDS.get(branch.sampler, "removed a little noise")
+        if k >= total:
+            return (f"Finished: {total} steps turned noise into images. Scrub back to see when each one took "
+                    f"shape, or branch from an earlier step to try another path." + _guess(rec.probs, selected)
+                    + branch_note)
+        return (f"Step {k} of {total}: the model {what}. The right image is its current guess of the final "
+                f"result (x̂₀)." + _guess(rec.probs, selected) + branch_note)
+    # Langevin-type
+    if k == 0:
+        return (f"Step 0 of {total}: the samples start as random noise. At every step each one moves downhill "
+                f"on the model's energy landscape, plus a little random jitter." + branch_note)
+    parts = [f"Step {k} of {total}:"]
+    if branch.sampler == "gradient-flow":
+        parts.append("each sample moved straight downhill on the energy landscape (no random jitter).")
+    else:
+        ratio = ""
+        if rec.drift_norms is not None and rec.noise_norms is not None and selected < len(rec.drift_norms):
+            d, n = float(rec.drift_norms[selected]), float(rec.noise_norms[selected])
+            if n > 0:
+                ratio = (f" For sample #{selected} the push is {d / n:.2g}× the jitter"
+                         + (": the model is in charge." if d > n else ": mostly random wandering.") )
+        parts.append("each sample took a push from the model toward more likely images (the drift) and a "
+                     "random jitter (the noise)." + ratio)
+    if rec.accept is not None:
+        parts.append(f"{rec.accept:.0%} of the proposed moves were accepted (MALA).")
+    if rec.level is not None:
+        parts.append(f"Noise level {rec.level + 1} (σ = {rec.sigma:.3g}).")
+    if k >= total:
+        parts.append("Finished.")
+    return " ".join(parts) + _guess(rec.probs, selected) + branch_note

@@ -1,0 +1,280 @@
+"""Demo mode for people who do not program: presets, a start page, presentation mode and saved sessions.
+
+``DemoController(window)`` adds to a ``MainWindow``:
+
+- a **Start** page and a **Demos** menu with one-click presets (``genviz.presets``: data files in
+  ``resources/presets/``), and *Next preset* (N);
+- **presentation mode** (F11; Esc leaves): full screen, larger fonts, the controls named in
+  ``resources/presentation.json`` hidden (and shown again on exit), chains in slow motion;
+- **File → Save session / Open session**: one ``.genviz`` JSON file with the checkpoint, the shown panel and
+  every panel's state (controls, seeds, branches, drawing, chain position). Opening it rebuilds the same
+  images at the same step (seeds fix every noise draw).
+
+Panels take part through two methods: ``session_state() -> dict`` and ``restore_session(data, on_done)``;
+``advanced_controls() -> {name: widget}`` lists what presentation mode may hide.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFileDialog, QGridLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
+                               QVBoxLayout, QWidget)
+
+from ..presets import PresetError, list_presets, presentation_config
+
+SESSION_FORMAT = "genviz-session"
+SESSION_VERSION = 1
+SESSION_FILTER = "genviz sessions (*.genviz);;All files (*)"
+
+
+class StartPage(QWidget):
+    """One big button per preset: its title and, below, what it shows in plain words."""
+
+    def __init__(self, presets: list[dict], choose, parent=None):
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        head = QLabel("<h1>genviz</h1><p style='font-size:13pt'>Watch generative models work. "
+                      "Pick a demo to start — each one sets up a model, a view and its settings.</p>")
+        head.setWordWrap(True)
+        outer.addWidget(head)
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        inner = QWidget()
+        grid = QGridLayout(inner)
+        self.buttons = {}
+        for i, p in enumerate(presets):
+            b = QPushButton(f"{p['title']}\n\n{p['description']}")
+            b.setObjectName(f"preset_{p['name']}")
+            b.setToolTip(f"open this demo ({p['name']}: {p['checkpoint']}, {p['panel']} panel)")
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            b.setMinimumHeight(120)
+            b.setStyleSheet("QPushButton { text-align: left; padding: 12px; font-size: 12pt; }")
+            # QPushButton does not wrap: wrap the description by hand at ~60 characters
+            b.setText(p["title"] + "\n\n" + _wrap(p["description"], 60))
+            b.clicked.connect(lambda _=False, p=p: choose(p))
+            grid.addWidget(b, i // 2, i % 2)
+            self.buttons[p["name"]] = b
+        area.setWidget(inner)
+        outer.addWidget(area, 1)
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+    return "\n".join(textwrap.wrap(text, width))
+
+
+class DemoController:
+    """Presets, presentation mode and sessions for ``window`` (a ``MainWindow``)."""
+
+    def __init__(self, window):
+        self.w = window
+        self.presets = list_presets()
+        self.preset_index = -1
+        self.presenting = False
+        self._saved: dict = {}
+        self.start_page = StartPage(self.presets, self.apply_preset)
+        window.tabs.insertTab(0, self.start_page, "Start")
+        self._build_menus()
+
+    # ---- menus and keys ----------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        w = self.w
+        fm = w.file_menu
+        first = fm.actions()[0] if fm.actions() else None
+        save = QAction("&Save session…", w)
+        save.setShortcut(QKeySequence.StandardKey.Save)
+        save.triggered.connect(self.save_session_dialog)
+        opn = QAction("Open &session…", w)
+        opn.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        opn.triggered.connect(self.open_session_dialog)
+        fm.insertActions(first, [opn, save])
+        fm.insertSeparator(first)
+        dm = w.menuBar().addMenu("De&mos")
+        dm.addAction("Start page", lambda: w.tabs.setCurrentWidget(self.start_page))
+        dm.addSeparator()
+        for p in self.presets:
+            dm.addAction(p["title"], lambda p=p: self.apply_preset(p))
+        dm.addSeparator()
+        nxt = dm.addAction("Next preset", self.next_preset)
+        nxt.setShortcut(QKeySequence(Qt.Key.Key_N))
+        self.present_action = dm.addAction("Presentation mode")
+        self.present_action.setCheckable(True)
+        self.present_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
+        self.present_action.toggled.connect(self.set_presenting)
+        self._esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), w, lambda: self.present_action.setChecked(False))
+        self.menu = dm
+
+    # ---- presets -----------------------------------------------------------------------------------
+    def preset(self, name: str) -> dict:
+        """The preset ``name``. Raises ``PresetError``."""
+        for p in self.presets:
+            if p["name"] == name:
+                return p
+        raise PresetError(f"unknown preset {name!r}; available: {', '.join(p['name'] for p in self.presets)}")
+
+    def next_preset(self) -> None:
+        """Open the preset after the last one opened (wraps around)."""
+        if self.presets:
+            self.apply_preset(self.presets[(self.preset_index + 1) % len(self.presets)])
+
+    def apply_preset(self, preset: dict, on_done=None) -> None:
+        """Load the preset's checkpoint (unless it is loaded), show its panel, restore its state, and run it
+        when it says so. ``on_done()`` is called when the preset is set up (and, if it runs, started)."""
+        self.preset_index = next((i for i, p in enumerate(self.presets) if p["name"] == preset["name"]),
+                                 self.preset_index)
+
+        def ready() -> None:
+            self.w.set_panel(preset["panel"])
+            panel = self.w.panels()[preset["panel"]]
+            if not hasattr(panel, "restore_session"):
+                self.w.show_message(f"preset {preset['name']}: the {preset['panel']} panel cannot be set up", True)
+                return
+
+            def restored() -> None:
+                if preset.get("run") and hasattr(panel, "run"):
+                    panel.run()
+                self.w.show_message(f"demo: {preset['title']}")
+                if on_done:
+                    on_done()
+            try:
+                panel.restore_session(preset["state"], restored)
+            except Exception as e:  # a preset that does not fit: say so, keep the app
+                self.w.show_message(f"preset {preset['name']}: {e}", True)
+
+        self._with_checkpoint(preset["checkpoint"], ready)
+
+    def _with_checkpoint(self, name: str, then) -> None:
+        ld = self.w.loaded
+        if ld is not None and self.w.loaded_source == name:
+            then()
+            return
+
+        def loaded(_ld):
+            self.w.modelLoaded.disconnect(loaded)
+            then()
+        self.w.modelLoaded.connect(loaded)
+        self.w.load(name, autorun=False)
+
+    # ---- presentation mode -------------------------------------------------------------------------
+    def hidable(self) -> dict:
+        """Every control presentation mode may hide, by name (``"checkpoints"``, ``"PANEL.CONTROL"``)."""
+        out = {"checkpoints": self.w.dock}
+        for pname, panel in self.w.panels().items():
+            if hasattr(panel, "advanced_controls"):
+                out.update({f"{pname}.{k}": v for k, v in panel.advanced_controls().items()})
+        return out
+
+    def set_presenting(self, on: bool) -> None:
+        """Enter or leave presentation mode (full screen, larger font, configured controls hidden, slow chains)."""
+        if on == self.presenting:
+            return
+        w = self.w
+        cfg = presentation_config()
+        if on:
+            controls = self.hidable()
+            hide = [controls[k] for k in cfg["hide"] if k in controls]
+            self._saved = {"font": QFont(w.font()), "geometry": w.saveGeometry(), "maximized": w.isMaximized(),
+                           "hidden": [(c, c.isVisible() or not c.isHidden()) for c in hide],
+                           "speed": w.chain_panel.speed_combo.currentIndex()}
+            f = QFont(w.font())
+            f.setPointSizeF(float(cfg["font_pt"]))
+            w.setFont(f)
+            for c, _ in self._saved["hidden"]:
+                c.setVisible(False)
+            w.chain_panel.speed_combo.setCurrentIndex(int(cfg["speed"]))
+            w.showFullScreen()
+        else:
+            w.setFont(self._saved["font"])
+            for c, was in self._saved["hidden"]:
+                c.setVisible(was)
+            w.chain_panel.speed_combo.setCurrentIndex(self._saved["speed"])
+            w.showNormal()
+            w.restoreGeometry(self._saved["geometry"])
+        self.presenting = on
+        if self.present_action.isChecked() != on:
+            self.present_action.setChecked(on)
+        w.show_message("presentation mode: F11 or Esc to leave, → step, Space play/pause, N next demo" if on
+                       else "presentation mode off")
+
+    # ---- sessions ----------------------------------------------------------------------------------
+    def session_dict(self) -> dict:
+        """The whole setup as JSON-ready data (see module docstring)."""
+        w = self.w
+        if w.loaded is None:
+            raise ValueError("no model loaded: nothing to save")
+        panels = {name: p.session_state() for name, p in w.panels().items() if hasattr(p, "session_state")}
+        return {"format": SESSION_FORMAT, "version": SESSION_VERSION, "checkpoint": w.loaded_source,
+                "model": w.loaded.model.name, "device": w.device_choice, "panel": w.current_panel(),
+                "panels": panels}
+
+    def save_session(self, path: str | Path) -> Path:
+        """Write ``session_dict()`` to ``path`` (``.genviz`` added when missing)."""
+        path = Path(path)
+        if path.suffix != ".genviz":
+            path = path.with_suffix(".genviz")
+        path.write_text(json.dumps(self.session_dict(), indent=2))
+        return path
+
+    @staticmethod
+    def read_session(path: str | Path) -> dict:
+        """Read and check a session file. Raises ``ValueError`` with a message naming the file."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path.name}: not a readable session file ({e})") from None
+        if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
+            raise ValueError(f"{path.name}: not a genviz session (format {data.get('format') if isinstance(data, dict) else None!r})")
+        if int(data.get("version", 0)) > SESSION_VERSION:
+            raise ValueError(f"{path.name}: session version {data.get('version')} is newer than this genviz")
+        if "checkpoint" not in data or not isinstance(data.get("panels"), dict):
+            raise ValueError(f"{path.name}: session lacks its checkpoint or panels")
+        return data
+
+    def open_session(self, path: str | Path, on_done=None) -> None:
+        """Restore a saved session: load its checkpoint, restore every panel, show its panel."""
+        data = self.read_session(path)
+        pending = [name for name, p in self.w.panels().items()
+                   if name in data["panels"] and hasattr(p, "restore_session")]
+
+        def ready() -> None:
+            left = list(pending)
+
+            def one_done(name):
+                left.remove(name)
+                if not left:
+                    self.w.set_panel(data.get("panel", "chain"))
+                    self.w.show_message(f"session restored from {Path(path).name}")
+                    if on_done:
+                        on_done()
+            if not left:
+                self.w.set_panel(data.get("panel", "chain"))
+                if on_done:
+                    on_done()
+                return
+            for name in pending:
+                self.w.panels()[name].restore_session(data["panels"][name], lambda n=name: one_done(n))
+
+        self._with_checkpoint(data["checkpoint"], ready)
+
+    def save_session_dialog(self) -> None:
+        """File → Save session…"""
+        path, _ = QFileDialog.getSaveFileName(self.w, "Save session", "demo.genviz", SESSION_FILTER)
+        if path:
+            try:
+                p = self.save_session(path)
+                self.w.show_message(f"saved session {p}")
+            except Exception as e:
+                self.w.show_message(f"could not save the session: {e}", True)
+
+    def open_session_dialog(self) -> None:
+        """File → Open session…"""
+        path, _ = QFileDialog.getOpenFileName(self.w, "Open session", "", SESSION_FILTER)
+        if path:
+            try:
+                self.open_session(path)
+            except Exception as e:
+                self.w.show_message(f"could not open the session: {e}", True)

@@ -1,0 +1,280 @@
+"""The canvas panel through its widgets: drawing, undo/redo, mask, autosave, generation on the engine,
+staging accept/undo/discard, live mode, and the main window's canvas tab (tiny random models)."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from genviz.gui.widgets.stroke_canvas import StrokeCanvas
+
+
+@pytest.fixture
+def autosave_dir(tmp_path, monkeypatch):
+    d = tmp_path / "autosave"
+    monkeypatch.setenv("GENVIZ_AUTOSAVE_DIR", str(d))
+    return d
+
+
+def test_stroke_canvas_draw_undo_redo_clear(qtbot):
+    c = StrokeCanvas()
+    qtbot.addWidget(c)
+    assert c.is_blank() and not c.can_undo()
+    c.draw_polyline([(40, 40), (140, 60), (240, 240)])
+    a = c.ink_array()
+    assert a.shape == (280, 280, 3)
+    assert a[40, 40].max() == 255 and a[150, 20].max() == 0  # ink along the stroke, none far from it
+    assert c.can_undo()
+    c.undo()
+    assert c.is_blank() and c.can_redo()
+    c.redo()
+    assert np.array_equal(c.ink_array(), a)
+    c.brush_size = 10
+    c.draw_polyline([(40, 40), (60, 40)], tool="eraser")
+    assert c.ink_array()[40, 50].max() == 0
+    c.draw_polyline([(100, 100), (200, 100)], tool="mask")
+    assert c.has_mask() and c.mask_array()[100, 150] == 255 and c.mask_array()[10, 10] == 0
+    c.clear()
+    assert c.is_blank() and not c.has_mask()
+    c.undo()
+    assert c.has_mask()
+
+
+def test_stroke_canvas_mouse_events(qtbot):
+    c = StrokeCanvas()
+    qtbot.addWidget(c)
+    c.show()
+    changed = []
+    c.strokeFinished.connect(lambda: changed.append(c.revision))
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(51, 51))
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtWidgets import QApplication
+    for x in range(51, 200, 10):
+        ev = QMouseEvent(QEvent.Type.MouseMove, QPointF(x, 101), QPointF(x, 101), Qt.MouseButton.NoButton,
+                         Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(c, ev)
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(191, 101))
+    assert changed and c.ink_array()[100, 150].max() == 255
+
+
+def _panel(qtbot, tiny_ckpt):
+    from genviz.gui.chain_runner import load_model
+    from genviz.gui.engine import Engine
+    from genviz.gui.panels.canvas import CanvasPanel
+    eng = Engine()
+    eng.start()
+    p = CanvasPanel(eng)
+    qtbot.addWidget(p)
+    p.set_model(load_model(tiny_ckpt, "cpu"))
+    return p, eng
+
+
+def test_panel_generate_stage_accept_undo_discard(qtbot, tiny_ckpt, autosave_dir, tmp_path):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        assert p.supported() and p.k_spin.value() == 4
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        drawing = p.canvas.ink_array()
+        p.steps_spin.setValue(3)
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            assert p.generate()
+        assert len(p.staging) == 4 and p.staging.current.image.shape == (1, 28, 28)
+        assert p.last_x_t0.shape == (4, 1, 28, 28)
+        assert p.latency_label.text().startswith("latency:")
+        # a second generation is appended: nothing overwritten
+        p.seed_spin.setValue(1)
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            p.generate()
+        assert len(p.staging) == 8 and p.staging.index == 4
+        p.next_btn.click()
+        assert p.staging.index == 5
+        p.prev_btn.click()
+        p.prev_btn.click()
+        assert p.staging.index == 3
+        chosen = p.staging.current.image.copy()
+        out = tmp_path / "cand.png"
+        p.save_candidate(out)
+        from PIL import Image
+        saved = np.asarray(Image.open(out))
+        assert saved.shape == (28, 28) and np.abs(saved / 255.0 - chosen[0]).max() < 0.01
+        p.accept_btn.click()
+        assert len(p.staging.history) == 1 and p.history_list.count() == 1
+        assert len(p.staging) == 4  # the accepted candidate's batch left the staging area
+        from genviz.gui.panels.canvas import model_view
+        assert np.abs(model_view(p.canvas.ink_array(), (1, 28, 28)) - chosen).max() < 0.003  # exact round trip (uint8)
+        p.undo_btn.click()  # undo brings the drawing back
+        assert np.array_equal(p.canvas.ink_array(), drawing)
+        p.discard_btn.click()
+        assert len(p.staging) == 0 and not p.accept_btn.isEnabled()
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_panel_masked_generation_keeps_unmasked_pixels(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.canvas.draw_polyline([(0, 0), (279, 0)], tool="mask")  # not on the model pixels below row 3
+        p.canvas.brush_size = 60
+        p.canvas.draw_polyline([(200, 200), (260, 260)], tool="mask")
+        p.steps_spin.setValue(3)
+        p.t0_slider.setValue(90)
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            p.generate()
+        from genviz.gui.panels.canvas import model_view
+        y = model_view(p.canvas.ink_array(), (1, 28, 28))
+        m = model_view(np.repeat(p.canvas.mask_array()[..., None], 3, 2), (1, 28, 28))
+        for c in p.staging.candidates:
+            keep = m == 0
+            assert np.abs(c.image[keep] - y[keep]).max() < 1e-5
+            assert np.abs(c.image[~keep] - y[~keep]).max() > 1e-2
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_autosave_and_restore(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.canvas.draw_polyline([(60, 60), (220, 220)])
+        p.canvas.draw_polyline([(60, 220), (100, 220)], tool="mask")
+        qtbot.waitUntil(lambda: (autosave_dir / "drawing.png").is_file(), timeout=5000)
+        qtbot.waitUntil(lambda: not p._dirty, timeout=5000)
+        drawing, mask = p.canvas.ink_array(), p.canvas.mask_array()
+    finally:
+        p.shutdown()
+        eng.shutdown()
+    from genviz.gui.engine import Engine
+    from genviz.gui.panels.canvas import CanvasPanel
+    p2 = CanvasPanel(Engine())  # a new session (after a crash): the drawing is back
+    qtbot.addWidget(p2)
+    assert np.array_equal(p2.canvas.ink_array(), drawing)
+    assert np.array_equal(p2.canvas.mask_array(), mask)
+    assert not p2.canvas.can_undo()
+
+
+def test_load_real_digit_and_image(qtbot, tiny_ckpt, autosave_dir, tmp_path):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        assert p.load_real_digit(7)
+        from genviz.gui.panels.canvas import RESOURCES, model_view
+        with np.load(RESOURCES / "mnist10k.npz") as f:
+            real = f["images"][7] / 255.0
+        assert np.abs(model_view(p.canvas.ink_array(), (1, 28, 28))[0] - real).max() < 0.003
+        from PIL import Image
+        img = np.full((50, 70), 255, np.uint8)  # black ink on white: inverted onto the black canvas
+        img[10:40, 30:40] = 0
+        Image.fromarray(img).save(tmp_path / "ink.png")
+        assert p.load_image(tmp_path / "ink.png")
+        a = p.canvas.ink_array()
+        assert a[5, 5].max() < 30 and a[140, 140].min() > 200
+        (tmp_path / "bad.png").write_text("not an image")
+        msgs = []
+        p.message.connect(lambda t, e: msgs.append((t, e)))
+        assert not p.load_image(tmp_path / "bad.png")
+        assert msgs and msgs[-1][1] is True
+        p.canvas.undo()
+        assert np.abs(model_view(p.canvas.ink_array(), (1, 28, 28))[0] - real).max() < 0.003
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_live_mode_generates_after_a_stroke(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.steps_spin.setValue(2)
+        p.k_spin.setValue(2)
+        p.live_cb.setChecked(True)
+        assert p.live_timer.isActive()
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        qtbot.waitUntil(lambda: len(p.staging) == 2, timeout=30000)
+        p.canvas.draw_polyline([(60, 140), (220, 140)])
+        qtbot.waitUntil(lambda: len(p.staging) == 4, timeout=30000)
+        assert p.last_latency is not None and p.last_latency >= 0
+        p.live_cb.setChecked(False)
+        assert not p.live_timer.isActive()
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_window_canvas_tab(window, qtbot, autosave_dir):
+    p = window.canvas_panel
+    assert window.panels()["canvas"] is p
+    window.set_panel("canvas")
+    assert window.tabs.currentWidget() is p and window.current_panel() == "canvas"
+    assert p.supported()
+    p.steps_spin.setValue(2)
+    assert window.run_default_action()
+    qtbot.waitUntil(window.default_action_done, timeout=30000)
+    assert len(p.staging) == 4
+    assert not p.canvas.is_blank()
+
+
+def test_recommended_settings_follow_the_guide_classifier(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        # the test checkpoint folder has no mnist-guide: plain SDEdit at the measured t0
+        assert not p.guide_cb.isChecked() and not p.guide_cb.isEnabled() and not p.ilvr_cb.isChecked()
+        assert p.t0_slider.value() == 60
+        p.apply_recommended(True)
+        assert p.guide_cb.isChecked() and p.ilvr_cb.isChecked() and p.t0_slider.value() == 90
+        s = p.settings()
+        assert s["guidance"] == 2.0 and s["ilvr"] == 4 and s["guide_class"] is None
+        p.guide_combo.setCurrentIndex(4)
+        assert p.settings()["guide_class"] == 3
+        msgs = []
+        p.message.connect(lambda t, e: msgs.append((t, e)))
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.steps_spin.setValue(2)
+        p.generate()  # no guide checkpoint: the error comes back as a message, the panel stays usable
+        qtbot.waitUntil(lambda: not p.busy, timeout=30000)
+        assert msgs and msgs[-1][1] is True and "mnist-guide" in msgs[-1][0]
+        assert p.generate_btn.isEnabled() and len(p.staging) == 0
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_session_state_round_trip(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.canvas.draw_polyline([(60, 60), (220, 200)])
+        p.canvas.draw_polyline([(60, 220), (120, 220)], tool="mask")
+        p.t0_slider.setValue(73)
+        p.seed_spin.setValue(9)
+        p.sampler_combo.setCurrentText("ddpm")
+        state = p.session_state()
+        import json
+        state = json.loads(json.dumps(state))  # a session file is JSON
+        drawing, mask = p.canvas.ink_array(), p.canvas.mask_array()
+        p.canvas.clear()
+        p.t0_slider.setValue(10)
+        p.seed_spin.setValue(0)
+        done = []
+        p.restore_session(state, lambda: done.append(1))
+        assert done == [1]
+        assert np.array_equal(p.canvas.ink_array(), drawing) and np.array_equal(p.canvas.mask_array(), mask)
+        assert p.settings()["t0"] == 0.73 and p.settings()["seed"] == 9 and p.settings()["sampler"] == "ddpm"
+        with pytest.raises(ValueError, match="unreadable"):
+            p.restore_session({"drawing": "bm90IGEgcG5n"})
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_colour_brush_only_for_colour_models(qtbot, tiny_ckpt, autosave_dir):
+    from PySide6.QtGui import QColor
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        assert not p.colour_btn.isEnabled()
+        p.set_colour(QColor(255, 0, 0))
+        assert p.canvas.ink == QColor(255, 255, 255)  # a grey model paints grey ink
+        p.model_shape = (3, 28, 28)
+        p.ink_slider.setValue(50)
+        p.set_colour(QColor(255, 0, 0))
+        assert p.canvas.ink == QColor(127, 0, 0)
+    finally:
+        p.shutdown()
+        eng.shutdown()
