@@ -293,6 +293,8 @@ class DensityPanel(QWidget):
         self.fig_dens.setLookupTable(_cmap_lut())
         for p, it in zip(self.fig_plots, (self.fig_data, self.fig_samples, self.fig_logp, self.fig_dens)):
             p.addItem(it)
+        for col in range(4):
+            self.figure.ci.layout.setColumnStretchFactor(col, 1)
         self.fig_caption = self.figure.addLabel("", row=1, col=0, colspan=4)
         self.stack.addWidget(self.figure)
 
@@ -631,8 +633,10 @@ class DensityPanel(QWidget):
                 "elbo": "ELBO(x) on grid", "discriminator": "D(x) logit (GAN has no density)"}.get(r["kind"], "−E(x) on grid")
         self.fig_plots[2].setTitle(kind)
         name = self.model.name if self.model is not None else "(no model)"
-        self.fig_caption.setText(f"{name} on {self.dataset.name} — grid [{lo:g}, {hi:g}]², {res}×{res}; "
-                                 f"normalised density sums to {self._mass(r):.4f}")
+        mass = (f"normalised density sums to {self._mass(r):.4f}" if r.get("density") is not None
+                else "no density to normalise (a GAN has none)")
+        self.fig_plots[3].setTitle("normalised density" if r.get("density") is not None else "— (no density)")
+        self.fig_caption.setText(f"{name} on {self.dataset.name} — grid [{lo:g}, {hi:g}]², {res}×{res}; {mass}")
 
     @staticmethod
     def _mass(r) -> float:
