@@ -311,7 +311,7 @@ def bench_sdedit(device: str = "cpu", repeats: int = 3, steps: int = 25) -> dict
     import torch
     from .backend import load_checkpoint
     model = load_checkpoint("mnist-ddpm", device=device)
-    y = torch.full((1, *model.data_shape), -1.0)
+    y = torch.full(tuple(model.data_shape), -1.0)  # (C, H, W) in model space
     y[..., 6:22, 12:16] = 1.0  # a drawn "1"
     sdedit(model, y, t0=0.5, n=4, steps=steps, seed=0)  # warm-up
     ts = [_timed(lambda: sdedit(model, y, t0=0.5, n=4, steps=steps, seed=s), model.device)[0] for s in range(repeats)]

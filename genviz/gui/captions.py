@@ -77,3 +77,46 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
     if k >= total:
         parts.append("Finished.")
     return " ".join(parts) + _guess(rec.probs, selected) + branch_note
+
+
+INTERP_WORDS = {
+    "lerp": "a straight line between the two codes (lerp): halfway, the code is shorter than any typical one, "
+            "so the middle images can look washed out or generic",
+    "slerp": "an arc over the sphere where typical codes live (slerp): every code on the way has a typical length",
+    "rho": "the variance-preserving path z_ρ = ρ z₁ + √(1−ρ²) z₂: it keeps the codes' spread, like slerp",
+}
+
+
+def interpolation_caption(status: str, method: str, t: float, frames: int, grid: bool = False) -> str:
+    """Plain words for the interpolation panel: what the strip, slider and norm plot show."""
+    if status == "running":
+        return "Decoding the path: each frame is the model's picture of one point between the two endpoints…"
+    if status != "done":
+        return ("Pick two endpoints (a seed, a sample or a real digit), then Interpolate: the model draws the "
+                "pictures it makes for the points in between.")
+    how = INTERP_WORDS.get(method, method)
+    where = ("at the start (image A)" if t <= 0.001 else "at the end (image B)" if t >= 0.999
+             else f"{t:.0%} of the way from A to B")
+    text = (f"{frames} frames along {how}. The big image is the point {where}. The plot shows the code's length "
+            f"along each path: a dip means atypical codes.")
+    if grid:
+        text += " The grid blends four endpoints, one in each corner."
+    return text
+
+
+def canvas_caption(t0: float, busy: bool, n_candidates: int, current: int, blank: bool, guided: bool = False) -> str:
+    """Plain words for the canvas: what generation does at this t0 and what the staging area holds."""
+    if blank:
+        return "Draw a digit with the mouse (white on black), then press Generate: the model turns it into handwriting."
+    keep = ("keeps most of your strokes" if t0 < 0.5 else "keeps the rough shape of your drawing" if t0 < 0.85
+            else "keeps only the layout of your drawing")
+    how = (f"Your drawing is covered with noise up to {t0:.0%} of the way to pure noise, then the model removes the "
+           f"noise again (SDEdit): at this level it {keep}.")
+    if guided:
+        how += " A digit classifier nudges each step toward the digit you drew."
+    if busy:
+        return how + " Generating…"
+    if n_candidates:
+        return (how + f" The staging area shows candidate {current + 1} of {n_candidates}: Accept puts it on the "
+                "canvas (Undo brings your drawing back), Discard drops it.")
+    return how

@@ -6,7 +6,7 @@ from genviz.bench import KEYS, format_table
 from genviz.cli import main
 
 # measured only when their part of the app exists on this branch
-OPTIONAL = {"particles_5k_fps", "sdedit_latency_s", "toy_chain_vs_diffusers_time_ratio"}
+OPTIONAL = {"particles_5k_fps", "toy_chain_vs_diffusers_time_ratio"}
 
 
 def test_bench_quick_json_has_every_key(tmp_path, qapp, capsys):

@@ -23,6 +23,11 @@ def demo_ckpts(ckpt_dir, tmp_path, monkeypatch):
     d = tmp_path / "bundled"
     d.mkdir()
     shutil.copy(ckpt_dir / "mnist-classifier.safetensors", d)
+    clf_meta = read_metadata(ckpt_dir / "mnist-classifier.safetensors")
+    for k in ("format", "format_version"):
+        clf_meta.pop(k, None)
+    save_checkpoint(d / "mnist-guide.safetensors", load_file(ckpt_dir / "mnist-classifier.safetensors"),
+                    {**clf_meta, "name": "mnist-guide"})
     meta = read_metadata(ckpt_dir / "tiny.safetensors")
     meta.update(name="mnist-ddpm")
     for k in ("format", "format_version"):
@@ -34,6 +39,11 @@ def demo_ckpts(ckpt_dir, tmp_path, monkeypatch):
         "data": {"shape": [1, 28, 28], "range": [-1.0, 1.0], "dataset": "mnist", "kind": "image"},
         "energy": {"sign": "energy"}, "sampler": {"name": "ula", "steps": 30, "step_size": 0.5, "convention": "B",
                                                   "noise_scale": 0.1}, "training": {"recipe": "test"}})
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from latenttiny import tiny_vae_net, vae_meta
+    save_checkpoint(d / "mnist-vae.safetensors", tiny_vae_net().state_dict(), {**vae_meta(), "name": "mnist-vae"})
     monkeypatch.setattr(ck, "CHECKPOINT_DIR", d)
     monkeypatch.setattr(chain_mod, "SPEEDS", tuple((label, 0.0) for label, _ in chain_mod.SPEEDS))
     return d
@@ -60,25 +70,38 @@ def test_presets_are_data_and_listed():
         get_preset("no-such-demo")
 
 
-def _chain_presets():
-    return [p["name"] for p in list_presets() if p["panel"] == "chain"]
+def _presets_by_panel(*panels):
+    return [p["name"] for p in list_presets() if p["panel"] in panels]
 
 
-@pytest.mark.parametrize("name", _chain_presets())
-def test_every_chain_preset_runs_to_completion(demo_window, qtbot, name):
+def _finished(w, panel: str) -> bool:
+    if panel == "chain":
+        return w.chain_panel.state.status == "done"
+    return w.default_action_done()
+
+
+@pytest.mark.parametrize("name", _presets_by_panel("chain", "interpolation", "canvas"))
+def test_every_preset_runs_to_completion(demo_window, qtbot, name):
     w = demo_window
     preset = get_preset(name)
     done = []
     w.demo.apply_preset(preset, on_done=lambda: done.append(True))
     qtbot.waitUntil(lambda: bool(done), timeout=30000)
-    p = w.chain_panel
-    assert w.current_panel() == "chain" and w.loaded.model.name == preset["checkpoint"]
-    qtbot.waitUntil(lambda: p.state.status == "done", timeout=60000)
-    settings = preset["state"]["settings"]
-    b = p.state.branches[0]
-    assert b.sampler == settings["sampler"] and b.seed == settings["seed"] and b.n == settings["n"]
-    assert len(p.state.branches) == len(preset["state"].get("branches", [{}]))
-    assert all(x.done for x in p.state.branches)
+    assert w.current_panel() == preset["panel"] and w.loaded.model.name == preset["checkpoint"]
+    qtbot.waitUntil(lambda: _finished(w, preset["panel"]), timeout=60000)
+    assert "error" not in w.last_message[0].lower() and not w.last_message[1], w.last_message
+    panel = w.panels()[preset["panel"]]
+    assert panel.caption.text()  # every panel says what is on screen
+    if preset["panel"] == "chain":
+        settings = preset["state"]["settings"]
+        b = w.chain_panel.state.branches[0]
+        assert b.sampler == settings["sampler"] and b.seed == settings["seed"] and b.n == settings["n"]
+        assert len(w.chain_panel.state.branches) == len(preset["state"].get("branches", [{}]))
+        assert all(x.done for x in w.chain_panel.state.branches)
+    elif preset["panel"] == "canvas":
+        assert len(panel.staging) == preset["state"]["settings"]["n"] and not panel.canvas.is_blank()
+    elif preset["panel"] == "interpolation":
+        assert panel.status == "done" and panel.method_combo.currentData() == preset["state"]["method"]
 
 
 def test_session_restores_same_pixels(demo_window, qtbot, tmp_path, demo_ckpts):

@@ -120,6 +120,10 @@ class CanvasPanel(QWidget):
         self.live_timer = QTimer(self)
         self.live_timer.setInterval(int(self.scheduler.poll_interval * 1000))
         self.live_timer.timeout.connect(self._poll_live)
+        self.caption_timer = QTimer(self)
+        self.caption_timer.setInterval(250)
+        self.caption_timer.timeout.connect(self.update_caption)
+        self.caption_timer.start()
         self.progress_timer = QTimer(self)
         self.progress_timer.setInterval(100)
         self.progress_timer.timeout.connect(self._show_progress)
@@ -324,6 +328,12 @@ class CanvasPanel(QWidget):
         self.support_label.setWordWrap(True)
         self.support_label.setStyleSheet("color: #ff6b6b;")
         mid.addWidget(self.support_label)
+        self.caption = QLabel("")
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
+        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        mid.addWidget(self.caption)
         mid.addStretch(1)
         root.addLayout(mid)
 
@@ -629,6 +639,7 @@ class CanvasPanel(QWidget):
 
     def _finish(self) -> None:
         self.busy = False
+        self.update_caption()
         self.progress_timer.stop()
         self.cancel_btn.setEnabled(False)
         self.generate_btn.setEnabled(self.supported())
@@ -686,6 +697,7 @@ class CanvasPanel(QWidget):
 
     # ---- staging ---------------------------------------------------------------------------------
     def _update_staging(self) -> None:
+        self.update_caption()
         st = self.staging
         n = len(st)
         self.stage_list.blockSignals(True)
@@ -873,8 +885,31 @@ class CanvasPanel(QWidget):
         if "drawing" in data:
             mask = arr(data["mask"], "L") if data.get("mask") else np.zeros((1, 1), np.uint8)
             self.canvas.set_image(arr(data["drawing"], "RGB"), mask=mask)
+        elif "drawing_file" in data:  # presets: a drawing shipped in resources/
+            path = RESOURCES / str(data["drawing_file"])
+            if not path.is_file():
+                raise ValueError(f"canvas preset: no drawing {data['drawing_file']!r} in resources/")
+            self.load_image(path)
         if on_done is not None:
             on_done()
+
+    def update_caption(self) -> None:
+        """Say in plain words what generation does at this t0 and what the staging area holds (timer)."""
+        from ..captions import canvas_caption
+        if not hasattr(self, "caption"):
+            return
+        n, cur = len(self.staging), max(self.staging.index, 0)
+        self.caption.setText(canvas_caption(self.t0_slider.value() / 100, self.busy, n, cur, self.canvas.is_blank(),
+                                            self.guide_cb.isChecked() and self.guide_cb.isEnabled()))
+
+    def advanced_controls(self) -> dict:
+        """Controls presentation mode may hide."""
+        return {"seed": self.seed_spin, "steps": self.steps_spin, "sampler": self.sampler_combo,
+                "guidance": self.guide_scale, "ilvr": self.ilvr_spin, "history": self.history_list}
+
+    def run(self) -> bool:
+        """Generate candidates from the drawing (demo presets' "run")."""
+        return self.generate()
 
     # ---- default action (screenshots) ------------------------------------------------------------
     def run_default(self) -> bool:
@@ -889,6 +924,7 @@ class CanvasPanel(QWidget):
         """Stop timers, cancel a running generation and autosave (window closing)."""
         self.live_timer.stop()
         self.progress_timer.stop()
+        self.caption_timer.stop()
         self._cancel.set()
         self.autosave_timer.stop()
         if self._dirty:

@@ -214,7 +214,13 @@ class InterpolationPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         self.stack = QStackedWidget()
-        outer.addWidget(self.stack)
+        outer.addWidget(self.stack, 1)
+        self.caption = QLabel("")
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
+        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        outer.addWidget(self.caption)
         self.notice = QLabel("Load a VAE, GAN or diffusion model to walk through its latent space.")
         self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.notice.setWordWrap(True)
@@ -706,6 +712,7 @@ class InterpolationPanel(QWidget):
     # ---- drawing -----------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Draw frames decoded so far (called by the timer)."""
+        self.update_caption()
         with self._lock:
             p = self._partial
             ns, ng = len(p.get("strip", [])), len(p.get("grid", []))
@@ -843,6 +850,12 @@ class InterpolationPanel(QWidget):
                     on_done()
         poll.timeout.connect(check)
         poll.start()
+
+    def update_caption(self) -> None:
+        """Say in plain words what the strip, slider and plot show (refresh timer)."""
+        from ..captions import interpolation_caption
+        self.caption.setText(interpolation_caption(self.status, self.method_combo.currentData(), self.live_t,
+                                                   self.frames_spin.value(), self.grid_check.isChecked()))
 
     def advanced_controls(self) -> dict:
         """Controls presentation mode may hide."""
