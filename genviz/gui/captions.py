@@ -120,3 +120,40 @@ def canvas_caption(t0: float, busy: bool, n_candidates: int, current: int, blank
         return (how + f" The staging area shows candidate {current + 1} of {n_candidates}: Accept puts it on the "
                 "canvas (Undo brings your drawing back), Discard drops it.")
     return how
+
+
+DENSITY_IMAGES = {
+    "none": "",
+    "logp": {"ebm": "The colours show the model's energy landscape (−E): bright valleys are where it puts data.",
+             "flow": "The colours show the flow's exact log-density: bright where data is likely.",
+             "diffusion": "The colours show the diffusion model's log-density, computed by following its noise-free "
+                          "path (probability-flow ODE).",
+             "vae": "The colours show the VAE's lower bound on log-density (ELBO).",
+             "gan": "The colours show the GAN discriminator's opinion — a GAN has no density of its own."},
+    "density": "The colours show the model's density, scaled so it adds up to 1 over the picture.",
+    "data": "The colours show the true density of the data.",
+}
+
+
+def density_caption(family, dataset: str, image: str, running: bool, step, steps, training: bool = False,
+                    shown: dict | None = None) -> str:
+    """Plain words for the density panel: what the dots, colours and moving particles are.
+
+    ``shown``: which layers are on (``data``, ``samples``, ``particles``; default all)."""
+    shown = {"data": True, "samples": True, "particles": True, **(shown or {})}
+    if training:
+        return f"Training a model on the '{dataset}' points: watch the loss fall; the picture updates when it finishes."
+    text = f"Blue dots: real '{dataset}' data. " if shown["data"] else ""
+    if family is None:
+        return text + "Load a 2-D model (or train one live) to see what it learned."
+    if shown["samples"]:
+        text += "Orange dots: samples the model made. "
+    img = DENSITY_IMAGES.get(image, "")
+    text += img.get(family, "") if isinstance(img, dict) else img
+    if shown["particles"] and step is not None:
+        move = {"ebm": "rolled downhill on the energy with a little random jitter (Langevin)",
+                "diffusion": "were denoised step by step",
+                "flow": "were pushed through the flow's layers"}.get(family, "move")
+        when = f"step {step} of {steps}" if running else f"they stopped after {step} steps"
+        text += f" White particles started as noise and {move}: {when}."
+    return text.strip()

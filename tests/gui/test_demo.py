@@ -44,6 +44,9 @@ def demo_ckpts(ckpt_dir, tmp_path, monkeypatch):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from latenttiny import tiny_vae_net, vae_meta
     save_checkpoint(d / "mnist-vae.safetensors", tiny_vae_net().state_dict(), {**vae_meta(), "name": "mnist-vae"})
+    # 2-D toy checkpoints are small and load instantly: the density presets use the bundled ones
+    for p in Path(ck.CHECKPOINT_DIR).glob("toy-*.safetensors"):
+        shutil.copy(p, d)
     monkeypatch.setattr(ck, "CHECKPOINT_DIR", d)
     monkeypatch.setattr(chain_mod, "SPEEDS", tuple((label, 0.0) for label, _ in chain_mod.SPEEDS))
     return d
@@ -80,7 +83,7 @@ def _finished(w, panel: str) -> bool:
     return w.default_action_done()
 
 
-@pytest.mark.parametrize("name", _presets_by_panel("chain", "interpolation", "canvas"))
+@pytest.mark.parametrize("name", _presets_by_panel("chain", "interpolation", "canvas", "density"))
 def test_every_preset_runs_to_completion(demo_window, qtbot, name):
     w = demo_window
     preset = get_preset(name)
@@ -100,6 +103,10 @@ def test_every_preset_runs_to_completion(demo_window, qtbot, name):
         assert all(x.done for x in w.chain_panel.state.branches)
     elif preset["panel"] == "canvas":
         assert len(panel.staging) == preset["state"]["settings"]["n"] and not panel.canvas.is_blank()
+    elif preset["panel"] == "density":
+        qtbot.waitUntil(lambda: not panel.chain_running, timeout=60000)
+        assert panel.model is not None and panel._live is not None and panel._live[0] == panel._live[1]
+        assert panel.image_combo.currentData() == preset["state"]["image"]
     elif preset["panel"] == "interpolation":
         assert panel.status == "done" and panel.method_combo.currentData() == preset["state"]["method"]
 

@@ -114,6 +114,7 @@ class DensityPanel(QWidget):
         self.chain_running = False
         self.training = False
         self.frames_drawn = 0
+        self.chain_seed = 0            # seed of the next particle chain (each run takes the next one)
         self.user_points: list = []
         self._build()
         self.timer = QTimer(self)
@@ -249,7 +250,15 @@ class DensityPanel(QWidget):
         lay.addWidget(controls)
 
         self.stack = QStackedWidget()
-        lay.addWidget(self.stack, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.stack, 1)
+        self.caption = QLabel("")
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
+        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        right.addWidget(self.caption)
+        lay.addLayout(right, 1)
         # one shared plot
         self.plot = pg.PlotWidget()
         self.plot.setAspectLocked(True)
@@ -508,7 +517,8 @@ class DensityPanel(QWidget):
             self.status.setText("load or train a model first")
             return
         from genviz.backend import chain
-        model, n, slow = self.model, self.n_spin.value(), self.slow_check.isChecked()
+        model, n, slow, seed = self.model, self.n_spin.value(), self.slow_check.isChecked(), self.chain_seed
+        self.chain_seed += 1
         d = dict(model.default_sampler)
         name, steps = d.pop("name"), d.pop("steps", 50)
         self._cancel = False
@@ -519,7 +529,7 @@ class DensityPanel(QWidget):
 
         def task():
             last = None
-            for rec in chain(model, name, steps=steps, n=n, seed=int(time.time()) % 100000, **d):
+            for rec in chain(model, name, steps=steps, n=n, seed=seed, **d):
                 if self._cancel:
                     break
                 last = (rec.index, rec.steps, rec.x.detach().float().cpu().numpy())
@@ -536,6 +546,74 @@ class DensityPanel(QWidget):
         self.refresh()
         if last is not None:
             self.chain_label.setText(f"step {last[0]} / {last[1]}" + (" (cancelled)" if self._cancel else " — done"))
+
+    # ---- sessions, presets, captions (demo mode) ------------------------------------------------
+    def session_state(self) -> dict:
+        """The panel as data: dataset, layout, image view, shown layers, t, grid resolution, particles and the
+        seed of the next particle chain (painted points too, for the user-drawn dataset)."""
+        out = {"dataset": self.dataset_combo.currentText(), "layout": self.layout_combo.currentData(),
+               "image": self.image_combo.currentData(), "views": {k: cb.isChecked() for k, cb in self.checks.items()},
+               "t": self.t_spin.value(), "res": self.res_spin.value(), "n": self.n_spin.value(),
+               "slow": self.slow_check.isChecked(), "chain_seed": self.chain_seed}
+        if self.user_points:
+            out["user_points"] = np.asarray(self.user_points, float).reshape(-1, 2).tolist()
+        return out
+
+    def restore_session(self, data: dict, on_done=None) -> None:
+        """Set the controls from ``session_state()``-style data (also a preset's ``state``) and recompute the
+        views; ``on_done()`` is called when they are computed. Raises ValueError on unknown values."""
+        for combo, key in ((self.layout_combo, "layout"), (self.image_combo, "image")):
+            if key in data:
+                i = combo.findData(data[key])
+                if i < 0:
+                    raise ValueError(f"density panel: unknown {key} {data[key]!r}")
+                combo.setCurrentIndex(i)
+        for k, on in (data.get("views") or {}).items():
+            if k in self.checks:
+                self.checks[k].setChecked(bool(on))
+        for w, key in ((self.t_spin, "t"), (self.res_spin, "res"), (self.n_spin, "n")):
+            if key in data:
+                w.setValue(int(data[key]))
+        if "slow" in data:
+            self.slow_check.setChecked(bool(data["slow"]))
+        self.chain_seed = int(data.get("chain_seed", self.chain_seed))
+        if data.get("user_points"):
+            self.user_points = [tuple(p) for p in data["user_points"]]
+        ds = data.get("dataset")
+        if ds and ds != self.dataset_combo.currentText():
+            self.set_dataset(ds)
+        elif not self.busy:
+            self.compute()
+        if on_done is None:
+            return
+        poll = QTimer(self)
+        poll.setInterval(50)
+
+        def check():
+            if not self.busy:
+                poll.stop()
+                poll.deleteLater()
+                on_done()
+        poll.timeout.connect(check)
+        poll.start()
+
+    def run(self) -> None:
+        """Run the particle chain (demo presets' "run")."""
+        self.run_chain()
+
+    def advanced_controls(self) -> dict:
+        """Controls presentation mode may hide."""
+        return {"resolution": self.res_spin, "t": self.t_spin, "train_steps": self.train_steps,
+                "layout": self.layout_combo}
+
+    def update_caption(self) -> None:
+        """Say in plain words what the plot shows (refresh timer)."""
+        from ..captions import density_caption
+        live = self._live
+        self.caption.setText(density_caption(
+            self.model.family if self.model is not None else None, self.dataset_combo.currentText(),
+            self.image_combo.currentData(), self.chain_running, None if live is None else live[0],
+            None if live is None else live[1], self.training, {k: cb.isChecked() for k, cb in self.checks.items()}))
 
     # ---- default action (screenshots) ------------------------------------------------------------
     def run_default(self) -> bool:
@@ -687,6 +765,9 @@ class DensityPanel(QWidget):
 
     def refresh(self) -> None:
         """Timer tick (~30 Hz): draw the latest particles and the training progress."""
+        self._caption_tick = (getattr(self, "_caption_tick", 0) + 1) % 8
+        if self._caption_tick == 0:
+            self.update_caption()
         if self._train_progress is not None and self.training:
             i, n, loss = self._train_progress
             self.progress.setValue(int(100 * i / max(n, 1)))
@@ -738,3 +819,40 @@ class DensityPanel(QWidget):
                 self.message.emit(f"saved {path}", False)
             except Exception as e:
                 self.message.emit(f"export failed: {e}", True)
+
+
+class _NoEngine:
+    """Stands in for the window's engine where nothing is computed (the particle benchmark)."""
+
+    def submit(self, *args, **kwargs) -> None:
+        pass
+
+    def pending(self) -> int:
+        return 0
+
+
+def bench_particles_fps(n: int = 5000, frames: int = 60, seed: int = 0) -> float:
+    """Redraw rate (frames/s) of the density panel's live particles: ``n`` points taking a random-walk step
+    every frame, each frame drawn (dots, trails where n <= 1000, density image above 5,000) and painted
+    synchronously in a shown 1000x700 panel. Used by ``genviz bench`` (key ``particles_5k_fps``)."""
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    panel = DensityPanel(_NoEngine())
+    panel.timer.stop()
+    panel.resize(1000, 700)
+    panel.show()
+    app.processEvents()
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2)).astype(np.float32) * 2
+    steps = [rng.normal(scale=0.05, size=(n, 2)).astype(np.float32) for _ in range(8)]
+    t0 = time.perf_counter()
+    for i in range(frames):
+        x = x + steps[i % len(steps)]
+        panel._live = (i, frames, x)
+        panel._draw_particles()
+        panel.plot.viewport().repaint()
+        app.processEvents()
+    fps = frames / (time.perf_counter() - t0)
+    panel.close()
+    panel.deleteLater()
+    return fps
