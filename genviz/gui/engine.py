@@ -24,6 +24,21 @@ def error_text(e: BaseException) -> str:
     return f"{name}: {msg}" if msg else name
 
 
+_GC = None
+
+
+def collect_garbage_on_gui_thread():
+    """Turn Python's automatic garbage collection off and collect on a GUI-thread timer instead (pyqtgraph's
+    ``GarbageCollector``, every 0.5 s). Otherwise a collection triggered by an allocation on the engine thread
+    can free Qt wrappers there and deadlock against the GUI thread (seen: the engine stuck in a torch
+    ``Module.__init__``, the GUI thread waiting in a timer slot). Idempotent; call on the GUI thread."""
+    global _GC
+    if _GC is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _GC = GarbageCollector(interval=0.5)
+    return _GC
+
+
 class Engine(QThread):
     """Worker thread with a task queue and an optional chain stepper.
 
@@ -37,6 +52,7 @@ class Engine(QThread):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        collect_garbage_on_gui_thread()
         self._cv = threading.Condition()
         self._tasks: deque = deque()
         self._stop = False
