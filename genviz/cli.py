@@ -190,10 +190,11 @@ def cmd_list(a) -> int:
     if a.json:
         print(json.dumps([i.to_dict() for i in infos], indent=2))
     else:
-        print(f"{'name':<22}{'family':<12}{'dataset':<14}{'shape':<14}{'size':>9}")
+        w = max([len(i.name) for i in infos] + [4]) + 2
+        print(f"{'name':<{w}}{'family':<12}{'dataset':<14}{'shape':<14}{'size':>9}")
         for i in infos:
             shape = "x".join(map(str, i.data_shape))
-            print(f"{i.name:<22}{i.family:<12}{i.dataset:<14}{shape:<14}{i.size_bytes / 1e6:>7.2f}MB")
+            print(f"{i.name:<{w}}{i.family:<12}{i.dataset:<14}{shape:<14}{i.size_bytes / 1e6:>7.2f}MB")
     return 0
 
 
