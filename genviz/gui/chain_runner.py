@@ -6,6 +6,7 @@ values of engine tasks.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,10 +100,15 @@ class ChainRunner:
     Methods run on the engine thread; ``wants_step``/``step`` are the ``Engine`` stepper protocol.
     """
 
+    CLASSIFIER_BUDGET = 0.05  # while running, the digit classifier may cost at most this share of the steps
+
     def __init__(self, state: ChainState):
         self.state = state
         self.model = None
         self.classifier = None
+        self._step_s = None       # moving average of one chain step's time (s)
+        self._clf_s = None        # moving average of one classifier call's time (s)
+        self._since_clf = 0       # steps since the classifier last ran
 
     # ---- model -----------------------------------------------------------------------------------
     def set_model(self, loaded: LoadedModel | None) -> None:
@@ -125,7 +131,17 @@ class ChainRunner:
         import torch
         return (self.model.to_unit(v.detach().float()) * 255).round().to(torch.uint8).cpu().numpy()
 
-    def convert(self, rec, offset: int = 0) -> Record:
+    def _want_probs(self, last: bool) -> bool:
+        """Whether to run the digit classifier on this record: always for single steps and the last record;
+        while running, only as often as keeps it under ``CLASSIFIER_BUDGET`` of the chain's time (the
+        p(final digit) curve then has a point every few steps)."""
+        if self.classifier is None:
+            return False
+        if last or not self.state.running or self._step_s is None or self._clf_s is None:
+            return True
+        return self._clf_s <= self.CLASSIFIER_BUDGET * self._step_s * (self._since_clf + 1)
+
+    def convert(self, rec, offset: int = 0, classify: bool = True) -> Record:
         """Compact copy of a backend ChainStep: CPU float32 x, uint8 previews, float stats, classifier
         probabilities (of x0_hat, or of x for samplers that make no prediction) and, for Langevin-type
         samplers, the drift and noise terms as signed previews with their per-sample norms."""
@@ -135,8 +151,14 @@ class ChainRunner:
         if rec.x0_hat is not None:
             x0_u8 = self._u8(rec.x0_hat)
         judged = rec.x0_hat if rec.x0_hat is not None else (rec.x if rec.t is None else None)
-        if self.classifier is not None and judged is not None:  # Langevin-type states (t None) are judged as they are
+        if classify and self.classifier is not None and judged is not None:  # Langevin states (t None) as they are
+            t0 = time.perf_counter()
             probs = self.classifier.probs(judged.float()).float().cpu().numpy()
+            dt = time.perf_counter() - t0
+            self._clf_s = dt if self._clf_s is None else 0.8 * self._clf_s + 0.2 * dt
+            self._since_clf = 0
+        elif self.classifier is not None:
+            self._since_clf += 1
         stats = rec.stats or {}
 
         def mean(key):
@@ -244,8 +266,11 @@ class ChainRunner:
         if b is None or b.gen is None or b.done or b.stopped:
             return
         try:
+            t0 = time.perf_counter()
             rec = next(b.gen)
-            r = self.convert(rec, offset=b.start)
+            dt = time.perf_counter() - t0
+            self._step_s = dt if self._step_s is None else 0.8 * self._step_s + 0.2 * dt
+            r = self.convert(rec, offset=b.start, classify=self._want_probs(b.start + rec.index >= b.total_steps))
         except StopIteration:
             b.gen = None
             with self.state.lock:

@@ -6,6 +6,8 @@ version changes, so a fast chain never floods the GUI thread.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -24,6 +26,8 @@ from ..widgets.param_form import ParamForm
 from ..widgets.plots import ProbBars, StatsPlots
 
 REFRESH_MS = 33
+PLOT_INTERVAL_S = 0.25  # while a chain runs, the per-step plots redraw at most 4 times a second
+DRAW_INTERVAL_S = 0.1   # ... and the grids at most 10 times a second (painting holds the GIL the engine needs)
 SPEEDS = (("full speed", 0.0), ("slow (4 steps/s)", 0.25), ("slower (1 step/s)", 1.0))
 SAMPLING_FAMILIES = ("diffusion", "ebm", "score")
 
@@ -64,6 +68,8 @@ class ChainPanel(QWidget):
         self.loaded: LoadedModel | None = None
         self._drawn = None
         self._plotted = None
+        self._plot_time = 0.0
+        self._draw_time = 0.0
         self._reported_error = None
         self._last_status = None
         self._sampler_specs: dict = {}
@@ -504,6 +510,9 @@ class ChainPanel(QWidget):
             version = st.version
             if self._drawn is not None and self._drawn[0] == version:
                 return
+            if (st.running and self._drawn is not None
+                    and time.perf_counter() - self._draw_time < DRAW_INTERVAL_S):
+                return  # a running chain: draw its newest state on a later tick
             branches = list(st.branches)
             active = st.active
             hist = st.history()
@@ -515,6 +524,7 @@ class ChainPanel(QWidget):
             speed = st.steps_per_s
             b = st.branch
         self._drawn = (version,)
+        self._draw_time = time.perf_counter()
         if status == "done" and self._last_status == "running" and b is not None:
             self.message.emit(f"chain finished: branch {b.number}, {b.total_steps} steps", False)
         self._last_status = status
@@ -558,6 +568,11 @@ class ChainPanel(QWidget):
                 judged = "x̂₀" if b.grid == "timesteps" or b.sampler == "annealed" else "x"
                 self.plots.plots["p_final"].setTitle(f"p(final digit | {judged})", size="9pt", color="#d0d0d0")
             self.right_stack.setCurrentWidget(self.drift_view if b.grid == "steps" else self.x0_grid)
+        now = time.perf_counter()
+        if status == "running" and now - self._plot_time < PLOT_INTERVAL_S:
+            self.plots.set_position(pos)
+            return
+        self._plot_time = now
         plot_key = (self.plots.keys, id(b), len(hist), len(branches), sum(len(x) for x in branches), selected)
         if plot_key != self._plotted:
             self._plotted = plot_key
