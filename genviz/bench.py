@@ -332,7 +332,7 @@ def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = 
     import torch
     from .backend import resolve_device
     dev = str(resolve_device(device))
-    reps = 1 if smoke else 3 if quick else 5
+    reps = 1 if smoke else 5 if quick else 9
     few = dict(steps=3) if smoke else {}
     parts = [
         ("DDIM-50 vs diffusers", lambda: bench_ddim(dev, repeats=reps, **few)),
