@@ -214,16 +214,10 @@ def cmd_sample(a) -> int:
     import numpy as np
     import torch
     from .backend import chain, load_checkpoint
+    from .backend.api import resolve_sampler
     model = load_checkpoint(a.checkpoint, device=a.device)
-    sampler, steps = a.sampler, a.steps
-    if sampler is None:
-        d = dict(getattr(model, "default_sampler", {}))
-        sampler = d.pop("name")
-        default_steps = d.pop("steps", 50)
-        params = {**d, **params}
-        steps = steps if steps is not None else default_steps
-    if steps is None:
-        steps = 50
+    sampler, steps, params = resolve_sampler(model, a.sampler, a.steps, params)
+    steps = 50 if steps is None else steps
     traj = []
     last = None
     for rec in chain(model, sampler, steps=steps, n=a.n, seed=a.seed, **params):
@@ -261,18 +255,13 @@ def cmd_eval(a) -> int:
     params = {**_parse_params(a.param), **_flag_params(a)}
     import torch
     from .backend import load_checkpoint, sample
+    from .backend.api import resolve_sampler
     from .backend.metrics import digit_report
     model = load_checkpoint(a.checkpoint, device=a.device)
     if not (model.is_image and tuple(model.data_shape) == (1, 28, 28)):
         raise CLIError(f"{model.name}: eval judges 28x28 digit models (data shape {model.data_shape})")
     clf = load_checkpoint("mnist-classifier", device=a.device)
-    sampler, steps = a.sampler, a.steps
-    if sampler is None:
-        d = dict(getattr(model, "default_sampler", {}))
-        sampler = d.pop("name")
-        steps = steps if steps is not None else d.pop("steps", 50)
-        d.pop("steps", None)
-        params = {**d, **params}
+    sampler, steps, params = resolve_sampler(model, a.sampler, a.steps, params)
     steps = 50 if steps is None else steps
     xs = [sample(model, sampler, steps=steps, n=min(100, a.n - i), seed=a.seed + i, **params).cpu()
           for i in range(0, a.n, 100)]

@@ -123,6 +123,18 @@ def _push_last(gen, buffer):
         buffer.push(last.x)
 
 
+def resolve_sampler(model, sampler: str | None, steps: int | None, params: dict) -> tuple[str, int | None, dict]:
+    """Fill in the checkpoint's default sampler: ``sampler=None`` takes ``model.default_sampler``'s name, its
+    steps (unless ``steps`` is given) and its parameters (under ``params``, which win). A named sampler keeps
+    ``steps`` and ``params`` as given. Returns ``(sampler, steps, params)``; steps may stay None."""
+    if sampler is not None:
+        return sampler, steps, dict(params)
+    d = dict(getattr(model, "default_sampler", {}))
+    name = d.pop("name")
+    default_steps = d.pop("steps", 50)
+    return name, steps if steps is not None else default_steps, {**d, **params}
+
+
 def sample(model, sampler: str | None = None, *, steps: int | None = None, n: int | None = None, seed: int = 0,
            x_init: torch.Tensor | None = None, **params) -> torch.Tensor:
     """Run a whole chain and return the final batch (N, *data_shape) in model space.
@@ -130,12 +142,7 @@ def sample(model, sampler: str | None = None, *, steps: int | None = None, n: in
     ``sampler``/``steps`` default to the checkpoint's default sampler and its parameters.
     Same arguments and errors as ``chain``.
     """
-    if sampler is None:
-        d = dict(getattr(model, "default_sampler", {}))
-        sampler = d.pop("name")
-        steps = steps if steps is not None else d.pop("steps", 50)
-        d.pop("steps", None)
-        params = {**d, **params}
+    sampler, steps, params = resolve_sampler(model, sampler, steps, params)
     if steps is None:
         raise ValueError("steps is required when a sampler is named")
     last = None

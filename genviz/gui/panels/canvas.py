@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, 
                                QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from ..widgets.caption import make_caption
 from ..engine import Engine
 from ..live_scheduler import LiveScheduler
 from ..staging import StagingArea
@@ -328,11 +329,7 @@ class CanvasPanel(QWidget):
         self.support_label.setWordWrap(True)
         self.support_label.setStyleSheet("color: #ff6b6b;")
         mid.addWidget(self.support_label)
-        self.caption = QLabel("")
-        self.caption.setObjectName("caption")
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
-        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        self.caption = make_caption()
         mid.addWidget(self.caption)
         mid.addStretch(1)
         root.addLayout(mid)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QSizePolicy, QSlider, QSpinBox, QSplitter, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from ..widgets.caption import make_caption
 from ..captions import chain_caption
 from ..chain_runner import ChainRunner, LoadedModel
 from ..chain_state import ChainState
@@ -215,11 +216,7 @@ class ChainPanel(QWidget):
         self.info_label = QLabel("")
         self.info_label.setStyleSheet("color: #c8ccd4;")
         ml.addWidget(self.info_label)
-        self.caption = QLabel("")
-        self.caption.setObjectName("caption")
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
-        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        self.caption = make_caption()
         ml.addWidget(self.caption)
 
         # below: per-step plots + digit probabilities

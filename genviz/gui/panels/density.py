@@ -16,6 +16,8 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
+from ..widgets.caption import make_caption
+
 REFRESH_MS = 33          # ≥ 30 fps while particles move
 MAX_DOTS = 5000          # above this, live particles are drawn as a density image
 TRAIL = 4                # frames of particle trails
@@ -252,11 +254,7 @@ class DensityPanel(QWidget):
         self.stack = QStackedWidget()
         right = QVBoxLayout()
         right.addWidget(self.stack, 1)
-        self.caption = QLabel("")
-        self.caption.setObjectName("caption")
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
-        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        self.caption = make_caption()
         right.addWidget(self.caption)
         lay.addLayout(right, 1)
         # one shared plot

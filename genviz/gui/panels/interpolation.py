@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, 
                                QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QRadioButton,
                                QSlider, QSpinBox, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
+from ..widgets.caption import make_caption
 from ..engine import Engine
 from ..widgets.image_grid import PAD, ImageGrid
 
@@ -215,11 +216,7 @@ class InterpolationPanel(QWidget):
         outer.setContentsMargins(4, 4, 4, 4)
         self.stack = QStackedWidget()
         outer.addWidget(self.stack, 1)
-        self.caption = QLabel("")
-        self.caption.setObjectName("caption")
-        self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color: #f0f0f0; font-size: 12pt; padding: 4px 2px;")
-        self.caption.setToolTip("what is on screen, in plain words (caption)")
+        self.caption = make_caption()
         outer.addWidget(self.caption)
         self.notice = QLabel("Load a VAE, GAN or diffusion model to walk through its latent space.")
         self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
