@@ -452,6 +452,22 @@ class FlowModel(BaseModel):
         with torch.inference_mode():
             yield from self.net.inverse_layers(z.to(self.device))
 
+    @property
+    def latent_shape(self) -> tuple:
+        """The base space has the data's shape (a flow is a bijection)."""
+        return tuple(self.data_shape)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """x = f⁻¹(z): (N, *data_shape) base noise to data (what interpolation decodes)."""
+        return self.sample_from(z)
+
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """z = f(x): (N, *data_shape) data to base noise; ValueError for a network without ``encode``."""
+        if not callable(getattr(self.net, "encode", None)):
+            raise ValueError(f"{self.name}: this flow network cannot map data to its base space")
+        return self.net.encode(x.to(self.device))
+
     def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
         toy = toy_data_sampler(self.metadata)
         if toy is None:

@@ -400,7 +400,7 @@ def interpolate(space: LatentSpace, corners: Sequence[torch.Tensor], method: str
         progress, should_stop: passed to ``space.decode``.
     Returns:
         dict with ``latents`` (N, *latent_shape), ``images`` (N, *data_shape) model space, ``unit``
-        (N, *data_shape) in [0, 1] as float32 numpy, ``norms`` (N,) ‖z‖, ``t`` (N,) path parameters
+        (N, *data_shape) float32 numpy: images in [0, 1], vectors (2-D toys) in data units, ``norms`` (N,) ‖z‖, ``t`` (N,) path parameters
         (for grids: (N, 2), row and column), ``grid_shape`` (rows, cols) or None, and ``method``.
     Raises:
         ValueError: wrong number of corners, unknown method, frames < 2, shape mismatch.
@@ -421,7 +421,10 @@ def interpolate(space: LatentSpace, corners: Sequence[torch.Tensor], method: str
         if tuple(c.shape) != tuple(space.latent_shape):
             raise ValueError(f"a corner latent has shape {tuple(c.shape)}, expected {tuple(space.latent_shape)}")
     images = space.decode(zs, progress=progress, should_stop=should_stop)
-    unit = space.model.to_unit(images).numpy().astype(np.float32)
+    if space.model.is_image:
+        unit = space.model.to_unit(images).numpy().astype(np.float32)
+    else:  # vectors (2-D toys) stay in data units, as ``genviz sample`` writes them
+        unit = images.numpy().astype(np.float32)
     return {"latents": zs, "images": images, "unit": unit, "norms": latent_norms(zs), "t": ts,
             "grid_shape": gshape, "method": method}
 

@@ -103,6 +103,10 @@ class ToySplineFlow(nn.Module):
         """x = f⁻¹(z) for base noise z (N, 2)."""
         return self.flow().transform.inv(z) * self.scale
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """z = f(x): data (N, 2) to base noise (N, 2), the inverse of ``sample_from``."""
+        return self.flow().transform(x / self.scale)
+
 
 class ToyVAE(nn.Module):
     """A 2-D VAE (Kingma & Welling 2014): encoder x (N, 2) -> (μ, log σ²) of q(z|x), z (N, latent);

@@ -14,7 +14,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from ..widgets.caption import make_caption
 
@@ -117,8 +118,10 @@ class DensityPanel(QWidget):
         self.training = False
         self.frames_drawn = 0
         self.chain_seed = 0            # seed of the next particle chain (each run takes the next one)
+        self.latent_path = None        # the last drawn latent path: {"z": (F, 2), "x": (F, 2)}
         self.user_points: list = []
         self._build()
+        self.path_box.setEnabled(False)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -240,6 +243,47 @@ class DensityPanel(QWidget):
         pf.addRow(self.chain_label)
         cl.addWidget(pbox)
 
+        lbox = QGroupBox("Latent path")
+        lf = QFormLayout(lbox)
+        self.path_method = QComboBox()
+        for m in ("lerp", "slerp", "rho"):
+            self.path_method.addItem(m, m)
+        self.path_method.setCurrentIndex(1)
+        self.path_method.setToolTip("how to walk between the two base-noise points (lerp: straight line; slerp: arc "
+                                    "that keeps a typical length; rho: variance-preserving z_ρ)")
+        lf.addRow("method", self.path_method)
+        seeds = QHBoxLayout()
+        self.path_seed_a, self.path_seed_b = QSpinBox(), QSpinBox()
+        for w, v in ((self.path_seed_a, 0), (self.path_seed_b, 1)):
+            w.setRange(0, 2**31 - 1)
+            w.setValue(v)
+            w.setToolTip("endpoint z_s = randn(2) with this seed (the same z that `genviz sample --n 1 --seed s` uses)")
+            seeds.addWidget(w)
+        lf.addRow("seeds A, B", seeds)
+        self.path_frames = QSpinBox()
+        self.path_frames.setRange(2, 200)
+        self.path_frames.setValue(24)
+        lf.addRow("frames", self.path_frames)
+        self.path_btn = QPushButton("Draw latent path")
+        self.path_btn.setToolTip("walk between two points of the model's latent (a flow's base noise, a VAE/GAN code) "
+                                 "and draw the path in latent space (small plot) and in data space (big plot)")
+        self.path_btn.clicked.connect(self.draw_latent_path)
+        lf.addRow(self.path_btn)
+        self.latent_plot = pg.PlotWidget()
+        self.latent_plot.setFixedHeight(190)
+        self.latent_plot.setAspectLocked(True)
+        self.latent_plot.setMenuEnabled(False)
+        self.latent_plot.setTitle("latent z (circles: ‖z‖ = 1, 2, 3)", size="8pt")
+        t = np.linspace(0, 2 * np.pi, 97)
+        for r in (1, 2, 3):
+            self.latent_plot.plot(r * np.cos(t), r * np.sin(t), pen=pg.mkPen(150, 150, 160, 90))
+        self.latent_curve = self.latent_plot.plot([], [], pen=pg.mkPen(255, 176, 0, 230, width=2))
+        self.latent_dots = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(255, 176, 0, 230))
+        self.latent_plot.addItem(self.latent_dots)
+        lf.addRow(self.latent_plot)
+        cl.addWidget(lbox)
+        self.path_box = lbox
+
         self.readout = QLabel("")
         self.readout.setObjectName("readout")
         self.readout.setWordWrap(True)
@@ -249,7 +293,13 @@ class DensityPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         cl.addWidget(self.status)
-        lay.addWidget(controls)
+        scroll = QScrollArea()  # the controls scroll on small screens instead of growing the window
+        scroll.setWidget(controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(318)
+        lay.addWidget(scroll)
 
         self.stack = QStackedWidget()
         right = QVBoxLayout()
@@ -271,9 +321,11 @@ class DensityPanel(QWidget):
         self.particle_image = pg.ImageItem()
         self.particle_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
         self.score_curve = pg.PlotCurveItem(pen=pg.mkPen(240, 240, 240, 200, width=1), connect="pairs")
+        self.path_curve = pg.PlotCurveItem(pen=pg.mkPen(255, 176, 0, 230, width=2))
+        self.path_dots = pg.ScatterPlotItem(size=7, pen=pg.mkPen(20, 20, 20), brush=pg.mkBrush(255, 176, 0, 240))
         self.score_heads = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(255, 80, 80, 230))
         for it in (self.particle_image, self.data_dots, self.sample_dots, self.trail_curve, self.particle_dots,
-                   self.score_curve, self.score_heads):
+                   self.score_curve, self.score_heads, self.path_curve, self.path_dots):
             self.plot.addItem(it)
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.legend.addItem(self.data_dots, "data")
@@ -311,11 +363,15 @@ class DensityPanel(QWidget):
         with a notice). Picks the model's dataset and computes the views."""
         if model is None or getattr(model, "data_shape", None) != (2,) or "density" not in model.capabilities():
             self.model = None
+            self.clear_latent_path()
+            self.path_box.setEnabled(False)
             self.model_label.setText("no 2-D model loaded" if model is None else
                                      f"{model.name} ({model.family}) is not a 2-D toy model: showing data only")
             self.compute()
             return
         self.model = model
+        self.clear_latent_path()
+        self.path_box.setEnabled(self.has_latent())
         self.model_label.setText(f"<b>{model.name}</b> ({model.family})")
         self.family_combo.setCurrentText(model.family)
         if model.family == "diffusion":
@@ -363,6 +419,8 @@ class DensityPanel(QWidget):
             return
         if self.model is not None and self.model.dataset != name:
             self.model = None
+            self.clear_latent_path()
+            self.path_box.setEnabled(False)
             self.model_label.setText("no model for this dataset: train one live or load a toy checkpoint")
         self.compute()
 
@@ -544,6 +602,51 @@ class DensityPanel(QWidget):
         self.refresh()
         if last is not None:
             self.chain_label.setText(f"step {last[0]} / {last[1]}" + (" (cancelled)" if self._cancel else " — done"))
+
+    # ---- latent paths (flows, toy VAE/GAN) -------------------------------------------------------
+    def has_latent(self) -> bool:
+        """Whether the loaded model has a latent to walk in (a flow's base noise, a toy VAE/GAN code)."""
+        return self.model is not None and callable(getattr(self.model, "decode", None))
+
+    def draw_latent_path(self) -> None:
+        """Walk from z_A to z_B (seeds, ``path_method``, ``path_frames`` frames) in the model's latent and draw
+        the path in latent space (small plot) and its image in data space (main plot), on the engine thread.
+        Same paths as the interpolation panel (``genviz.backend.interpolation``)."""
+        if not self.has_latent():
+            self.status.setText("latent paths need a model with a latent: a flow, or a toy VAE or GAN")
+            return
+        from genviz.backend.interpolation import interpolate, latent_space
+        model, method, frames = self.model, self.path_method.currentData(), self.path_frames.value()
+        sa, sb = self.path_seed_a.value(), self.path_seed_b.value()
+
+        def task():
+            space = latent_space(model)
+            res = interpolate(space, [space.seed_latent(sa), space.seed_latent(sb)], method, frames)
+            return {"z": res["latents"].reshape(frames, -1).numpy(), "x": res["unit"].reshape(frames, -1),
+                    "model": model}
+
+        self.status.setText(f"walking {method} from z_{sa} to z_{sb}…")
+        self.engine.submit(task, self._path_done, self._failed)
+
+    def _path_done(self, res: dict) -> None:
+        if res["model"] is not self.model:
+            return
+        self.latent_path = res
+        z, x = res["z"][:, :2], res["x"][:, :2]
+        self.latent_curve.setData(z[:, 0], z[:, 1])
+        self.latent_dots.setData(pos=z)
+        self.path_curve.setData(x[:, 0], x[:, 1])
+        self.path_dots.setData(pos=x)
+        norms = np.linalg.norm(res["z"], axis=1)
+        self.status.setText(f"{self.path_method.currentData()} path, {len(z)} frames: ‖z‖ from {norms.min():.2f} to "
+                            f"{norms.max():.2f} (orange: in latent space, small plot; in data space, big plot)")
+
+    def clear_latent_path(self) -> None:
+        self.latent_path = None
+        for c in (self.latent_curve, self.path_curve):
+            c.setData([], [])
+        for d in (self.latent_dots, self.path_dots):
+            d.clear()
 
     # ---- sessions, presets, captions (demo mode) ------------------------------------------------
     def session_state(self) -> dict:
