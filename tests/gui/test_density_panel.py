@@ -230,3 +230,25 @@ def test_flow_encode_inverts_decode(tiny_models):
     flow = tiny_models["flow"]
     x = torch.tensor([[1.5, -0.5], [-2.0, 2.0], [0.1, 0.2]])
     np.testing.assert_allclose(flow.decode(flow.encode(x)).numpy(), x.numpy(), atol=1e-4)
+
+
+def test_langevin_particles_show_drift_and_noise(panel, qtbot, tiny_models):
+    """An EBM's particle chain (ULA): the first particles' last move is drawn as drift then noise segments,
+    which add up to the move: x_new = x + drift + noise (before any clipping)."""
+    from genviz.gui.panels.density import ARROWS
+    _set(panel, qtbot, tiny_models["ebm"])
+    panel.slow_check.setChecked(False)
+    panel.n_spin.setValue(200)
+    panel.run_chain()
+    qtbot.waitUntil(lambda: not panel.chain_running, timeout=30000)
+    panel._draw_particles(force=True)
+    step, x0, d, n = panel._moves
+    assert x0.shape == d.shape == n.shape == (ARROWS, 2) and step == panel._live[0]
+    np.testing.assert_allclose(x0 + d + n, panel._live[2][:ARROWS], atol=1e-4)
+    xs, ys = panel.drift_curve.getData()
+    assert len(xs) == 2 * ARROWS and np.all(np.linalg.norm(n, axis=1) > 0)
+    assert "drift (orange)" in panel.chain_label.text()
+    panel.checks["moves"].setChecked(False)
+    panel._draw_particles(force=True)
+    xs, _ = panel.drift_curve.getData()
+    assert xs is None or len(xs) == 0

@@ -21,6 +21,7 @@ from ..widgets.caption import make_caption
 
 REFRESH_MS = 33          # ≥ 30 fps while particles move
 MAX_DOTS = 5000          # above this, live particles are drawn as a density image
+ARROWS = 64              # Langevin particle chains: drift and noise arrows of the last move for this many
 TRAIL = 4                # frames of particle trails
 LOG_SPAN = 30.0          # log-density images show at most this many nats below their maximum
 TRAIL_MAX = 1000         # trails only for up to this many particles (they cost more than the dots)
@@ -119,6 +120,7 @@ class DensityPanel(QWidget):
         self.frames_drawn = 0
         self.chain_seed = 0            # seed of the next particle chain (each run takes the next one)
         self.latent_path = None        # the last drawn latent path: {"z": (F, 2), "x": (F, 2)}
+        self._moves = None             # Langevin: (step, x_before (k, 2), drift (k, 2), noise (k, 2)) of the last move
         self.user_points: list = []
         self._build()
         self.path_box.setEnabled(False)
@@ -200,7 +202,8 @@ class DensityPanel(QWidget):
         vf.addRow("Image", self.image_combo)
         self.checks = {}
         for key, label, on in (("data", "data samples", True), ("samples", "model samples", True),
-                               ("particles", "live particles", True), ("score", "score arrows", False)):
+                               ("particles", "live particles", True), ("score", "score arrows", False),
+                               ("moves", "drift / noise of each move", True)):
             cb = QCheckBox(label)
             cb.setChecked(on)
             cb.toggled.connect(self.redraw)
@@ -240,6 +243,7 @@ class DensityPanel(QWidget):
         self.run_btn.clicked.connect(self.run_chain)
         pf.addRow(self.run_btn)
         self.chain_label = QLabel("")
+        self.chain_label.setWordWrap(True)
         pf.addRow(self.chain_label)
         cl.addWidget(pbox)
 
@@ -322,10 +326,13 @@ class DensityPanel(QWidget):
         self.particle_image.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
         self.score_curve = pg.PlotCurveItem(pen=pg.mkPen(240, 240, 240, 200, width=1), connect="pairs")
         self.path_curve = pg.PlotCurveItem(pen=pg.mkPen(255, 176, 0, 230, width=2))
+        self.drift_curve = pg.PlotCurveItem(pen=pg.mkPen(255, 176, 0, 240, width=2), connect="pairs")
+        self.noise_curve = pg.PlotCurveItem(pen=pg.mkPen(79, 163, 255, 240, width=2), connect="pairs")
         self.path_dots = pg.ScatterPlotItem(size=7, pen=pg.mkPen(20, 20, 20), brush=pg.mkBrush(255, 176, 0, 240))
         self.score_heads = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(255, 80, 80, 230))
         for it in (self.particle_image, self.data_dots, self.sample_dots, self.trail_curve, self.particle_dots,
-                   self.score_curve, self.score_heads, self.path_curve, self.path_dots):
+                   self.score_curve, self.score_heads, self.path_curve, self.path_dots, self.drift_curve,
+                   self.noise_curve):
             self.plot.addItem(it)
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.legend.addItem(self.data_dots, "data")
@@ -581,6 +588,7 @@ class DensityPanel(QWidget):
         self.chain_running = True
         self._trail = []
         self._live = None
+        self._moves = None
         self._set_running(True)
 
         def task():
@@ -589,6 +597,13 @@ class DensityPanel(QWidget):
                 if self._cancel:
                     break
                 last = (rec.index, rec.steps, rec.x.detach().float().cpu().numpy())
+                if rec.drift is not None:  # Langevin: the last move of the first particles, split in two terms
+                    k = min(ARROWS, len(rec.x))
+                    prev = self._live[2][:k] if self._live is not None else None
+                    noise = rec.noise[:k] if rec.noise is not None else rec.drift[:k] * 0
+                    if prev is not None:
+                        self._moves = (rec.index, prev.reshape(-1, 2), rec.drift[:k].float().cpu().numpy().reshape(-1, 2),
+                                       noise.float().cpu().numpy().reshape(-1, 2))
                 self._live = last
                 if slow:
                     time.sleep(0.02)
@@ -824,8 +839,27 @@ class DensityPanel(QWidget):
         lo, hi, res = r["grid"]
         return float(np.sum(r["density"]) * ((hi - lo) / res) ** 2)
 
+    def _draw_moves(self) -> None:
+        """Langevin chains: each of the first ``ARROWS`` particles' last move as two segments, the drift (orange,
+        from x) then the noise (blue, from x + drift); x_new = x + drift + noise."""
+        mv = self._moves
+        if mv is None or not self.checks["moves"].isChecked() or not self.checks["particles"].isChecked():
+            self.drift_curve.setData([], [])
+            self.noise_curve.setData([], [])
+            return
+        _, x0, d, n = mv
+
+        def pairs(a, b):
+            s = np.empty((2 * len(a), 2))
+            s[0::2], s[1::2] = a, b
+            return s
+        sd, sn = pairs(x0, x0 + d), pairs(x0 + d, x0 + d + n)
+        self.drift_curve.setData(sd[:, 0], sd[:, 1])
+        self.noise_curve.setData(sn[:, 0], sn[:, 1])
+
     def _draw_particles(self, force: bool = False) -> None:
         live = self._live
+        self._draw_moves()
         if live is None or not self.checks["particles"].isChecked():
             self.particle_dots.clear()
             self.trail_curve.setData([], [])
@@ -860,8 +894,13 @@ class DensityPanel(QWidget):
             self.particle_dots.clear()
             self.trail_curve.setData([], [])
             self._set_image(self.particle_image, h, (lo, hi, 256))
+        moves = ""
+        if self._moves is not None and self.checks["moves"].isChecked():
+            _, _, d, n = self._moves
+            moves = (f" · last move of {len(d)}: drift (orange) ‖·‖ {np.linalg.norm(d, axis=1).mean():.3g}, "
+                     f"noise (blue) {np.linalg.norm(n, axis=1).mean():.3g}")
         self.chain_label.setText(f"step {idx} / {steps} · {len(x)} particles"
-                                 + (" (density image)" if len(x) > MAX_DOTS else ""))
+                                 + (" (density image)" if len(x) > MAX_DOTS else "") + moves)
         self.frames_drawn += 1
 
     def refresh(self) -> None:
