@@ -20,8 +20,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFileDialog, QGridLayout, QLabel, QPushButton, QScrollArea, QSizePolicy,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGridLayout, QLabel, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from ..presets import PresetError, list_presets, presentation_config
 
@@ -64,6 +64,15 @@ class StartPage(QWidget):
 def _wrap(text: str, width: int) -> str:
     import textwrap
     return "\n".join(textwrap.wrap(text, width))
+
+
+def _show(widget, visible: bool) -> None:
+    """Show or hide ``widget``; in a form, its whole row (the label too)."""
+    parent = widget.parentWidget()
+    lay = parent.layout() if parent is not None else None
+    if isinstance(lay, QFormLayout) and lay.indexOf(widget) >= 0:
+        lay.setRowVisible(widget, visible)
+    widget.setVisible(visible)
 
 
 class DemoController:
@@ -160,7 +169,8 @@ class DemoController:
 
     # ---- presentation mode -------------------------------------------------------------------------
     def hidable(self) -> dict:
-        """Every control presentation mode may hide, by name (``"checkpoints"``, ``"PANEL.CONTROL"``)."""
+        """Every control presentation mode may hide, by name (``"checkpoints"``, ``"PANEL.CONTROL"``); a value is
+        a widget or a list of widgets hidden together."""
         out = {"checkpoints": self.w.dock}
         for pname, panel in self.w.panels().items():
             if hasattr(panel, "advanced_controls"):
@@ -175,21 +185,24 @@ class DemoController:
         cfg = presentation_config()
         if on:
             controls = self.hidable()
-            hide = [controls[k] for k in cfg["hide"] if k in controls]
+            hide = []
+            for k in cfg["hide"]:
+                c = controls.get(k)
+                hide.extend(c if isinstance(c, (list, tuple)) else [c] if c is not None else [])
             self._saved = {"font": QFont(w.font()), "geometry": w.saveGeometry(), "maximized": w.isMaximized(),
-                           "hidden": [(c, c.isVisible() or not c.isHidden()) for c in hide],
+                           "hidden": [(c, not c.isHidden()) for c in hide],
                            "speed": w.chain_panel.speed_combo.currentIndex()}
             f = QFont(w.font())
             f.setPointSizeF(float(cfg["font_pt"]))
             w.setFont(f)
             for c, _ in self._saved["hidden"]:
-                c.setVisible(False)
+                _show(c, False)
             w.chain_panel.speed_combo.setCurrentIndex(int(cfg["speed"]))
             w.showFullScreen()
         else:
             w.setFont(self._saved["font"])
             for c, was in self._saved["hidden"]:
-                c.setVisible(was)
+                _show(c, was)
             w.chain_panel.speed_combo.setCurrentIndex(self._saved["speed"])
             w.showNormal()
             w.restoreGeometry(self._saved["geometry"])

@@ -171,17 +171,23 @@ def test_presentation_mode_hides_and_restores(demo_window, qtbot):
         w.load("mnist-ddpm")
     cfg = presentation_config()
     controls = w.demo.hidable()
-    hidden = [controls[k] for k in cfg["hide"] if k in controls]
-    assert len(hidden) == len(cfg["hide"]) >= 3
+    assert all(k in controls for k in cfg["hide"]) and len(cfg["hide"]) >= 3
+    hidden = []
+    for k in cfg["hide"]:
+        c = controls[k]
+        hidden.extend(c if isinstance(c, list) else [c])
     before = [c.isVisible() for c in hidden]
     size_before = w.font().pointSizeF()
     w.demo.present_action.setChecked(True)
     assert w.demo.presenting and all(not c.isVisible() for c in hidden)
+    steps = w.chain_panel.steps_spin  # a form row goes with its label
+    label = steps.parentWidget().layout().labelForField(steps)
+    assert label is not None and not label.isVisible()
     assert w.font().pointSizeF() == cfg["font_pt"] > size_before
     assert w.chain_panel.speed_combo.currentIndex() == cfg["speed"]
     w.demo.present_action.setChecked(False)
     assert not w.demo.presenting
-    assert [c.isVisible() for c in hidden] == before
+    assert [c.isVisible() for c in hidden] == before and label.isVisible()
     assert w.font().pointSizeF() == size_before and w.chain_panel.speed_combo.currentIndex() == 0
 
 

@@ -153,7 +153,8 @@ class ChainPanel(QWidget):
                                    "the remaining timesteps with the sampler, parameters and seed above)")
         rl.addWidget(self.branch_btn)
         brow = QHBoxLayout()
-        brow.addWidget(QLabel("Branch"))
+        self.branch_label = QLabel("Branch")
+        brow.addWidget(self.branch_label)
         self.branch_combo = QComboBox()
         self.branch_combo.setToolTip("switch between the paths tried from this start (branches of the chain)")
         self.branch_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -407,7 +408,7 @@ class ChainPanel(QWidget):
     def advanced_controls(self) -> dict:
         """Controls a presenter may hide, by name (see presentation mode's ``hide`` list)."""
         return {"parameters": self.param_form.parentWidget(), "batch": self.batch_spin, "seed": self.seed_spin,
-                "branch": self.branch_btn, "branches": self.branch_combo, "plots": self.plots,
+                "branch": self.branch_btn, "branches": [self.branch_label, self.branch_combo], "plots": self.plots,
                 "info": self.info_label, "sampler": self.sampler_combo, "steps": self.steps_spin}
 
     def session_state(self) -> dict:
