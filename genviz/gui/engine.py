@@ -7,6 +7,7 @@ a new load happens between two steps. Results come back to the GUI thread throug
 """
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections import deque
@@ -25,6 +26,7 @@ def error_text(e: BaseException) -> str:
 
 
 _GC = None
+SWITCH_INTERVAL_S = 2e-4  # how long a thread may hold the GIL while another waits (Python's default: 5 ms)
 
 
 def collect_garbage_on_gui_thread():
@@ -53,6 +55,9 @@ class Engine(QThread):
     def __init__(self, parent=None):
         super().__init__(parent)
         collect_garbage_on_gui_thread()
+        # Painting holds the GIL; with Python's 5 ms switch interval the engine thread waited behind it between
+        # torch ops. 0.2 ms raised the chain panel's throughput from 0.77 to 0.91 of headless (genviz bench).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._cv = threading.Condition()
         self._tasks: deque = deque()
         self._stop = False
