@@ -152,6 +152,10 @@ def test_session_restores_same_pixels(demo_window, qtbot, tmp_path, demo_ckpts):
     np.testing.assert_array_equal(again.x_u8, shown.x_u8)
     assert torch.equal(again.x, shown.x)
     assert w2.chain_panel.seed_spin.value() == 9
+    # picking a branch puts its sampler and seed back in the controls
+    w2.chain_panel._branch_chosen(0)
+    assert st2.active == 0 and w2.chain_panel.seed_spin.value() == 5
+    assert w2.chain_panel.sampler_combo.currentData() == "ddpm"
     w2.close()
 
 

@@ -393,7 +393,18 @@ class ChainPanel(QWidget):
                            lambda nb: self.message.emit(f"{nb.label}: press Run or Step", False), self._failed)
 
     def _branch_chosen(self, i: int) -> None:
+        """The user picked branch ``i``: show it, and put its sampler, parameters and seed in the controls."""
         self.state.set_active(i)
+        b = self.state.branch
+        if b is None:
+            return
+        j = self.sampler_combo.findData(b.sampler)
+        if j >= 0:
+            self.sampler_combo.setCurrentIndex(j)
+        for k, v in b.params.items():
+            if k in self.param_form.widgets:
+                self.param_form.set_value(k, v)
+        self.seed_spin.setValue(int(b.seed))
 
     def _slider_moved(self, v: int) -> None:
         self.state.scrub(v)
