@@ -44,7 +44,7 @@ def _attach_probe(win, path: str, loop: QEventLoop) -> None:
     """Record when the window is shown and when the first chain step is drawn; then close (benchmarks)."""
     import json
     import time
-    times = {"shown": time.time() if win.isVisible() and win.windowHandle() and win.windowHandle().isExposed() else None}
+    times = {"shown": None}
 
     def check_shown():
         if times["shown"] is None and win.windowHandle() is not None and win.windowHandle().isExposed():
@@ -58,6 +58,7 @@ def _attach_probe(win, path: str, loop: QEventLoop) -> None:
             win.close()
             loop.quit()
 
+    check_shown()
     poll = QTimer(win)
     poll.setInterval(1)
     poll.timeout.connect(lambda: (check_shown(), poll.stop() if times["shown"] else None))

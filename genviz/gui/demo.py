@@ -46,14 +46,13 @@ class StartPage(QWidget):
         grid = QGridLayout(inner)
         self.buttons = {}
         for i, p in enumerate(presets):
-            b = QPushButton(f"{p['title']}\n\n{p['description']}")
+            # QPushButton does not wrap: the description is wrapped by hand at ~60 characters
+            b = QPushButton(p["title"] + "\n\n" + _wrap(p["description"], 60))
             b.setObjectName(f"preset_{p['name']}")
             b.setToolTip(f"open this demo ({p['name']}: {p['checkpoint']}, {p['panel']} panel)")
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             b.setMinimumHeight(120)
             b.setStyleSheet("QPushButton { text-align: left; padding: 12px; font-size: 12pt; }")
-            # QPushButton does not wrap: wrap the description by hand at ~60 characters
-            b.setText(p["title"] + "\n\n" + _wrap(p["description"], 60))
             b.clicked.connect(lambda _=False, p=p: choose(p))
             grid.addWidget(b, i // 2, i % 2)
             self.buttons[p["name"]] = b
@@ -254,20 +253,17 @@ class DemoController:
                    if name in data["panels"] and hasattr(p, "restore_session")]
 
         def ready() -> None:
-            left = list(pending)
+            left = set(pending)
 
-            def one_done(name):
-                left.remove(name)
+            def one_done(name=None):
+                left.discard(name)
                 if not left:
                     self.w.set_panel(data.get("panel", "chain"))
                     self.w.show_message(f"session restored from {Path(path).name}")
                     if on_done:
                         on_done()
-            if not left:
-                self.w.set_panel(data.get("panel", "chain"))
-                if on_done:
-                    on_done()
-                return
+            if not pending:
+                one_done()
             for name in pending:
                 self.w.panels()[name].restore_session(data["panels"][name], lambda n=name: one_done(n))
 
