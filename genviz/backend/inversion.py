@@ -47,7 +47,7 @@ def ddim_invert(model, x0: torch.Tensor, timesteps: Sequence[int]) -> torch.Tens
     a_prev = 1.0
     for t in up:
         a_t = float(model._acp_cpu[t])
-        eps = model.predict_eps(x, torch.full((x.shape[0],), t, dtype=torch.long, device=x.device))
+        eps = model.predict_eps(x, t)
         x0_hat = (x - math.sqrt(1 - a_prev) * eps) / math.sqrt(a_prev)
         x = math.sqrt(a_t) * x0_hat + math.sqrt(1 - a_t) * eps
         a_prev = a_t

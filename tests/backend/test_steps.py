@@ -204,3 +204,26 @@ def test_prediction_types_convert_to_eps():
     close(m.predict_eps(X, t), o)
     # the score: −ε̂/√(1−ᾱ)
     close(m.score(X, t), -o / math.sqrt(1 - a))
+
+
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction", "sample"])
+def test_shared_timestep_equals_per_sample_timesteps(prediction_type):
+    """The samplers pass one int t for the whole batch (the network embeds it once and broadcasts);
+    that must give the same ε̂ and score as the (N,) LongTensor of diffusers' convention."""
+    from genviz.backend.families import DiffusionModel
+    from genviz.backend.nets.toy import ToyEpsMLP
+    unet_model = tiny_model(prediction_type=prediction_type)
+    torch.manual_seed(0)
+    toy_model = DiffusionModel(ToyEpsMLP(hidden=32, depth=3, temb=16).eval(),
+                               {**unet_model.metadata, "data": {"shape": [2], "range": [-4.0, 4.0]}}, "cpu")
+    for model in (unet_model, toy_model):
+        x = torch.randn((5, *model.data_shape), generator=torch.Generator().manual_seed(1))
+        for t in (0, 437, 999):
+            tv = torch.full((5,), t, dtype=torch.long)
+            with torch.no_grad():
+                shared, per = model.predict_eps(x, t), model.predict_eps(x, tv)
+                assert shared.shape == per.shape == x.shape
+                scale = max(1.0, float(per.abs().max()))  # x0-prediction at t = 0 divides by √(1−ᾱ_0) ≈ 0.01
+                assert torch.allclose(shared, per, rtol=0, atol=1e-5 * scale), (type(model.net).__name__, t)
+                s_shared, s_per = model.score(x, t), model.score(x, tv)
+                assert torch.allclose(s_shared, s_per, rtol=0, atol=1e-5 * max(1.0, float(s_per.abs().max())))

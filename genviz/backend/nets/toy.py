@@ -50,7 +50,11 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
 
 
 class ToyEpsMLP(nn.Module):
-    """ε̂(x_t, t): x_t (N, 2), t (N,) integer timesteps 0..T-1 -> (N, 2) (Ho et al. 2020, Eq. 14)."""
+    """ε̂(x_t, t): x_t (N, 2), t (N,) integer timesteps 0..T-1 -> (N, 2) (Ho et al. 2020, Eq. 14).
+
+    t may also be an int or a 0-dim tensor (one timestep for the whole batch): the time branch then runs
+    once and is broadcast over the N points.
+    """
 
     def __init__(self, hidden: int = 128, depth: int = 3, temb: int = 32):
         super().__init__()
@@ -61,9 +65,9 @@ class ToyEpsMLP(nn.Module):
         self.body = _mlp(hidden, hidden, depth - 1, 2)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        if not torch.is_tensor(t) or t.dim() == 0:
-            t = torch.full((x.shape[0],), int(t), device=x.device)
-        h = self.x_in(x) + self.t_proj(timestep_embedding(t, self.temb))
+        if not torch.is_tensor(t):
+            t = torch.tensor(int(t), device=x.device)
+        h = self.x_in(x) + self.t_proj(timestep_embedding(t.reshape(-1), self.temb))
         return self.body(torch.nn.functional.silu(h))
 
 

@@ -115,7 +115,7 @@ class UNet(nn.Module):
         nn.init.zeros_(self.conv_out.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        temb = self.temb(timestep_embedding(t, self.base))
+        temb = self.temb(timestep_embedding(t.reshape(-1), self.base))  # (N or 1, dim); 1 broadcasts
         h = self.conv_in(x)
         hs = [h]
         for m in self.down:

@@ -79,10 +79,6 @@ def _acp(model, t: int) -> float:
     return float(model._acp_cpu[t]) if t >= 0 else 1.0
 
 
-def _tvec(x: torch.Tensor, t: int) -> torch.Tensor:
-    return torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
-
-
 def _initial(model, x: torch.Tensor, ts: Sequence[int]) -> ChainStep:
     t0 = ts[0]
     return ChainStep(index=0, steps=len(ts), t=t0, t_next=t0, sigma=_sigma(_acp(model, t0)), x=x,
@@ -90,7 +86,7 @@ def _initial(model, x: torch.Tensor, ts: Sequence[int]) -> ChainStep:
 
 
 def _x0_eps(model, x, t, a_t, clip_sample):
-    eps = model.predict_eps(x, _tvec(x, t))
+    eps = model.predict_eps(x, t)
     x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
     if clip_sample:
         lo, hi = model.data_range
@@ -192,7 +188,7 @@ def probability_flow(model, x: torch.Tensor, timesteps: Sequence[int], *, genera
     lo, hi = model.data_range
 
     def d_at(xv, t, a):
-        eps = model.predict_eps(xv, _tvec(xv, t))
+        eps = model.predict_eps(xv, t)
         x0 = (xv - math.sqrt(1 - a) * eps) / math.sqrt(a)
         if clip_sample:
             x0 = x0.clamp(lo, hi)

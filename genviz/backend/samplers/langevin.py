@@ -281,7 +281,7 @@ def predictor_corrector(model, x: torch.Tensor, timesteps: Sequence[int], *, gen
     DDPM) predictor step from t to the next timestep t'. One record per predictor step; its ``drift``
     and ``noise`` are the last corrector step's terms.
     """
-    from .denoising import _acp, _sigma, _tvec
+    from .denoising import _acp, _sigma
     ts = list(timesteps)
     yield ChainStep(index=0, steps=len(ts), t=ts[0], t_next=ts[0], sigma=_sigma(_acp(model, ts[0])), x=x,
                     stats={"x_norm": _norms(x)})
@@ -293,13 +293,13 @@ def predictor_corrector(model, x: torch.Tensor, timesteps: Sequence[int], *, gen
         alpha_t = a_t / a_prev
         drift = noise = None
         for _ in range(int(n_corrector)):
-            g = model.score(x, _tvec(x, t))
+            g = model.score(x, t)
             z = _noise(x, generator)
             eps_step = 2 * alpha_t * (snr * _norms(z).mean() / _norms(g).mean()) ** 2
             drift = eps_step * g
             noise = torch.sqrt(2 * eps_step) * z
             x = x + drift + noise
-        eps = model.predict_eps(x, _tvec(x, t))
+        eps = model.predict_eps(x, t)
         x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
         if clip_sample:
             x0 = x0.clamp(lo, hi)
