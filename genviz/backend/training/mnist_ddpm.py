@@ -8,8 +8,13 @@ An epsilon-prediction DDPM (Ho et al. 2020) on the 9,000 training digits of reso
 - schedule: T = 1000, cosine ``squaredcos_cap_v2`` (Nichol & Dhariwal 2021), which keeps more
   signal at mid t than the linear schedule on 28-px images;
 - loss: epsilon MSE with Min-SNR-5 weighting (Hang et al. 2023), which converges faster;
-- AdamW, lr 2e-3 with 200 warm-up iterations and cosine decay to 1e-4, batch 64, grad-norm clip 1;
-- EMA of the weights (decay 0.999 with warm-up); the EMA weights are what is shipped.
+- AdamW, batch 64, grad-norm clip 1, in two cosine cycles (a warm restart, Loshchilov & Hutter 2017):
+  stage 1, 6,000 iterations, lr 2e-3 (200 warm-up iterations) decaying to 1e-4; stage 2 starts from
+  stage 1's EMA weights for 10,000 more iterations, lr 1e-3 decaying to 1e-5. Stage 2 took the share of
+  confident samples from 71 % to 77 % (DDIM-50, η = 1, 500 samples);
+- EMA of the weights (decay 0.999, with warm-up in stage 1); the EMA weights are what is shipped.
+
+About 65 minutes on 2 idle CPU cores (4.2 iterations/s); ``--restart-iters 0`` runs stage 1 only.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ NET_CONFIG = dict(in_channels=1, base=32, mults=[1, 2, 2], blocks=1, attn_lowest
 SCHEDULE = dict(beta_schedule="squaredcos_cap_v2", num_train_timesteps=1000, beta_start=0.0001,
                 beta_end=0.02, prediction_type="epsilon")
 DEFAULTS = dict(iters=6000, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
+RESTART = dict(restart_iters=10000, restart_lr=1e-3, restart_min_lr=1e-5)  # stage 2 (see the module docstring)
 
 
 def metadata(iters_done: int, args: dict, seconds: float, loss: float) -> dict:
@@ -135,6 +141,9 @@ def main(argv=None):
     p.add_argument("--out", default="checkpoints/mnist-ddpm.safetensors")
     for k, v in DEFAULTS.items():
         p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
+    for k, v in RESTART.items():
+        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v,
+                       help="stage 2 (warm restart from stage 1's EMA weights); --restart-iters 0 skips it")
     p.add_argument("--save-every", type=int, default=500)
     p.add_argument("--resume", help="continue from this mnist-ddpm checkpoint (see train())")
     p.add_argument("--threads", type=int, default=int(os.environ.get("GENVIZ_THREADS", 0)) or None,
@@ -142,7 +151,13 @@ def main(argv=None):
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
     del a.threads
-    train(**vars(a))
+    kw = vars(a)
+    restart = {k: kw.pop(k) for k in RESTART}
+    out = train(**kw)
+    if restart["restart_iters"] > 0 and not a.resume:
+        kw.update(resume=str(out), iters=restart["restart_iters"], lr=restart["restart_lr"],
+                  min_lr=restart["restart_min_lr"])
+        train(**kw)
 
 
 if __name__ == "__main__":
