@@ -100,7 +100,9 @@ class ChainRunner:
     Methods run on the engine thread; ``wants_step``/``step`` are the ``Engine`` stepper protocol.
     """
 
-    CLASSIFIER_BUDGET = 0.05  # while running, the digit classifier may cost at most this share of the steps
+    # while running, the digit classifier may cost at most this share of the steps; the records it skips are
+    # classified afterwards, while the engine is idle (``idle_work``)
+    CLASSIFIER_BUDGET = 0.02
 
     def __init__(self, state: ChainState):
         self.state = state
@@ -109,11 +111,13 @@ class ChainRunner:
         self._step_s = None       # moving average of one chain step's time (s)
         self._clf_s = None        # moving average of one classifier call's time (s)
         self._since_clf = 0       # steps since the classifier last ran
+        self._unjudged: list = []  # (branch, record) the classifier skipped while running, newest last
 
     # ---- model -----------------------------------------------------------------------------------
     def set_model(self, loaded: LoadedModel | None) -> None:
         """Use a new model: every branch of the old one is dropped."""
         self.state.clear()
+        self._unjudged.clear()
         self.model = loaded.model if loaded else None
         self.classifier = loaded.classifier if loaded else None
 
@@ -219,6 +223,7 @@ class ChainRunner:
         gen = iter(self._chain(sampler, grid, ts, params, n=int(n), seed=int(seed)))
         first = self.convert(next(gen))
         self.state.clear()
+        self._unjudged.clear()
         b = Branch(number=1, sampler=sampler, params=dict(params), seed=int(seed), n=int(n), timesteps=ts,
                    grid=grid, records=[first], gen=gen)
         self.state.add_branch(b)
@@ -260,6 +265,31 @@ class ChainRunner:
         """True when the active branch should advance now."""
         return self.model is not None and self.state.wants_step()
 
+    def has_idle_work(self) -> bool:
+        """True when records wait for the classifier and no chain is running (cheap; engine thread)."""
+        return bool(self._unjudged) and not self.state.running
+
+    def idle_work(self) -> None:
+        """Classify one record the classifier skipped while the chain ran (the newest first), so the
+        p(final digit) curve is complete once the chain stops. It judges the record's 8-bit x̂₀ preview
+        (x itself for Langevin-type states): the exact x̂₀ is not kept, and the preview differs from it by
+        at most half a grey level."""
+        import torch
+        while self._unjudged:
+            b, r = self._unjudged.pop()
+            if r.probs is not None or self.classifier is None or not any(x is b for x in self.state.branches):
+                continue
+            if r.x0_u8 is not None:
+                x = self.model.from_unit(torch.from_numpy(r.x0_u8).float() / 255)
+            else:
+                x = r.x
+            probs = self.classifier.probs(x.to(self.classifier.device)).float().cpu().numpy()
+            with self.state.lock:
+                r.probs = probs
+                b.revision += 1
+                self.state.touch()
+            return
+
     def step(self) -> None:
         """Compute one step of the active branch and record it (errors go to ``state.error``)."""
         b = self.state.branch
@@ -287,4 +317,6 @@ class ChainRunner:
         last = r.index >= b.total_steps
         if last:
             b.gen = None
+        if r.probs is None and self.classifier is not None and (r.x0_u8 is not None or rec.t is None):
+            self._unjudged.append((b, r))
         self.state.append(b, r, last)

@@ -86,6 +86,7 @@ class Branch:
     done: bool = False
     stopped: bool = False
     gen: Any = None  # the backend chain generator; touched by the engine thread only
+    revision: int = 0  # bumped when records already shown change (the classifier filled in skipped steps)
 
     @property
     def total_steps(self) -> int:

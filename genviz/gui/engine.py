@@ -47,7 +47,9 @@ class Engine(QThread):
     ``submit(fn, on_done, on_error)`` runs ``fn()`` on this thread; ``on_done(result)`` or
     ``on_error(message)`` is then called on the GUI thread. When no task is waiting and
     ``stepper.wants_step()`` is true, the engine calls ``stepper.step()``; the stepper reports its
-    own errors (as data in its state). ``shutdown()`` stops the thread within one step or task.
+    own errors (as data in its state). When there is neither, and ``stepper.has_idle_work()`` (optional) is
+    true, it calls ``stepper.idle_work()`` (one short unit of deferred work, e.g. classifying a step that was
+    skipped while running). ``shutdown()`` stops the thread within one step or task.
     """
 
     _deliver = Signal(object, object)
@@ -107,15 +109,25 @@ class Engine(QThread):
         s = self.stepper
         return s is not None and s.wants_step()
 
+    def _has_idle_work(self) -> bool:
+        s = self.stepper
+        return s is not None and callable(getattr(s, "has_idle_work", None)) and s.has_idle_work()
+
     def run(self) -> None:  # noqa: D401 (Qt override)
         while True:
             with self._cv:
+                idle = False
                 while not self._stop and not self._tasks and not self._want_step():
+                    idle = self._has_idle_work()
+                    if idle:
+                        break
                     self._cv.wait(0.05)
                 if self._stop:
                     break
                 task = self._tasks.popleft() if self._tasks else None
-                self.busy = True
+                if task is not None or self._want_step():
+                    idle = False
+                self.busy = not idle
             try:
                 if task is not None:
                     fn, on_done, on_error = task
@@ -127,6 +139,11 @@ class Engine(QThread):
                         self._deliver.emit(on_error, error_text(e))
                     else:
                         self._deliver.emit(on_done, result)
+                elif idle:
+                    try:
+                        self.stepper.idle_work()
+                    except Exception:  # idle work is optional: drop it, keep the thread
+                        traceback.print_exc()
                 else:
                     try:
                         self.stepper.step()

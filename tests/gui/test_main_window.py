@@ -262,3 +262,31 @@ def test_click_tile_selects_sample(window, qtbot):
     qtbot.waitUntil(lambda: p.state.selected == 5, timeout=3000)
     p.refresh()
     assert p.x_grid.selected == 5 and p.x0_grid.selected == 5 and g.highlight.isVisible()
+
+
+def test_classifier_skipped_while_running_is_filled_in_afterwards(window, qtbot, monkeypatch):
+    """With no classifier budget, a running chain judges only its first and last records; once it stops, the
+    engine classifies the skipped ones while idle (from their 8-bit x̂₀ previews), and the p(final digit)
+    curve is redrawn with every step."""
+    from genviz.backend import chain
+    from genviz.gui.chain_runner import ChainRunner
+    monkeypatch.setattr(ChainRunner, "CLASSIFIER_BUDGET", 0.0)
+    p, st = window.chain_panel, window.chain_panel.state
+    p.steps_spin.setValue(12)
+    p.batch_spin.setValue(4)
+    p.reset()
+    qtbot.waitUntil(lambda: st.branch is not None and st.branch.total_steps == 12, timeout=10000)
+    p.run()
+    _wait_status(qtbot, st, "done")
+    hist = st.history()
+    assert hist[-1].probs is not None
+    qtbot.waitUntil(lambda: all(r.probs is not None for r in st.history()[1:]), timeout=10000)
+    assert st.branch.revision >= 8  # most of the 12 were skipped while running, then filled in
+    # the filled-in beliefs match the classifier on the exact x̂₀ of the same chain (same seed)
+    clf = window.loaded.classifier
+    exact = [rec.x0_hat for rec in chain(window.loaded.model, "ddim", steps=12, n=4, seed=st.branch.seed,
+                                         **st.branch.params)][1:]
+    for r, x0 in zip(st.history()[1:], exact):
+        assert np.allclose(r.probs, clf.probs(x0).numpy(), atol=0.02)
+    p.refresh()
+    qtbot.waitUntil(lambda: p._plotted is not None and p._plotted[-1] == st.branch.revision, timeout=5000)

@@ -582,7 +582,8 @@ class ChainPanel(QWidget):
             self.plots.set_position(pos)
             return
         self._plot_time = now
-        plot_key = (self.plots.keys, id(b), len(hist), len(branches), sum(len(x) for x in branches), selected)
+        plot_key = (self.plots.keys, id(b), len(hist), len(branches), sum(len(x) for x in branches), selected,
+                    sum(x.revision for x in branches))
         if plot_key != self._plotted:
             self._plotted = plot_key
             self.plots.update_plots([x.history() for x in branches], active, pos, total, selected)
