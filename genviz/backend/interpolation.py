@@ -277,7 +277,7 @@ class DDIMLatent(LatentSpace):
     ``decode``: deterministic DDIM (η = 0) from x_T over ``steps`` timesteps (default: the checkpoint's
     default step count), without clipping x̂_0 (``clip_sample=False``, so that decoding is the exact
     inverse of ``encode``'s steps; on mnist-ddpm clipping changes DDIM-50 samples very little but costs
-    3.8 dB of inversion PSNR), with the checkpoint's ``timestep_spacing``, through
+    several dB of inversion PSNR: 3.8 dB with the first-stage weights), with the checkpoint's ``timestep_spacing``, through
     ``genviz.backend.sample`` — the same chain as
     ``genviz sample CKPT --sampler ddim --eta 0 --param clip_sample=false --steps S --n 1 --seed s``.
     ``encode``: DDIM inversion over the same timesteps (``genviz.backend.inversion.ddim_invert``).

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(not {"mnist-ddpm", "mnist-classifier"} <= {c.nam
 
 def test_latent_eval_figures():
     n = torch.get_num_threads()
-    out = measure("mnist-ddpm", pairs=2, inversion_steps=(10,))
+    out = measure("mnist-ddpm", pairs=2, inversion_steps=(10,), digits=2)
     torch.set_num_threads(n)
     inv = out["inversion_10"]
     assert 15 < inv["psnr_db"] < 60 and 0 < inv["mean_abs_error"] < inv["rmse"] < 0.4
