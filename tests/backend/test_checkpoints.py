@@ -1,4 +1,5 @@
 """Checkpoints: genviz .safetensors round trip, the bundled-checkpoint listing, diffusers folders and .pt files."""
+import copy
 import json
 import math
 
@@ -16,6 +17,12 @@ X = torch.randn(3, *SHAPE, generator=torch.Generator().manual_seed(0))
 T = torch.tensor([0, 417, 999])
 
 
+
+def cl(net):
+    """A loaded image model keeps its conv weights channels-last on the CPU (``BaseModel.to``); the raw network
+    gives bit-identical outputs in the same layout."""
+    return net.to(memory_format=torch.channels_last)
+
 def test_safetensors_round_trip(tmp_path):
     path, sd, meta = save_tiny(tmp_path / "sub" / "tiny.safetensors", schedule="squaredcos_cap_v2")
     assert path.exists() and not list(tmp_path.rglob("*.tmp"))      # written atomically, no temp file left
@@ -31,7 +38,10 @@ def test_safetensors_round_trip(tmp_path):
     assert m.default_sampler == meta["sampler"]
     ref = DiffusionModel(tiny_unet(0), meta, "cpu")
     assert torch.equal(m.predict_eps(X, T), ref.predict_eps(X, T))
-    assert torch.equal(m.predict_eps(X, T), tiny_unet(0)(X, T))
+    conv_w = [p for p in m.net.parameters() if p.dim() == 4]
+    assert conv_w and all(p.is_contiguous(memory_format=torch.channels_last) for p in conv_w)
+    assert torch.equal(m.predict_eps(X, T), cl(tiny_unet(0))(X, T))
+    assert torch.allclose(m.predict_eps(X, T), tiny_unet(0)(X, T), atol=1e-5)  # = NCHW up to float32 rounding
     assert torch.equal(m.alphas_cumprod, ref.alphas_cumprod)
     assert m.predict_eps(X, T).abs().max() > 0.1
 
@@ -79,7 +89,7 @@ def test_list_checkpoints(bundled):
 def test_load_bundled_by_name(bundled):
     m = load_checkpoint("tiny-b", device="cpu")
     assert m.path == str(bundled / "tiny-b.safetensors")
-    assert torch.equal(m.predict_eps(X, T), tiny_unet(1)(X, T))
+    assert torch.equal(m.predict_eps(X, T), cl(tiny_unet(1))(X, T))
     assert m.metadata["schedule"]["beta_schedule"] == "squaredcos_cap_v2"
 
 
@@ -97,7 +107,7 @@ def test_pt_state_dict_with_sidecar_loads(tmp_path, sidecar, wrapped):
     torch.save({"state_dict": net.state_dict()} if wrapped else net.state_dict(), tmp_path / "model.pt")
     (tmp_path / sidecar).write_text(json.dumps(tiny_metadata()))
     m = load_checkpoint(tmp_path / "model.pt", device="cpu")
-    assert torch.equal(m.predict_eps(X, T), net(X, T))
+    assert torch.equal(m.predict_eps(X, T), cl(net)(X, T))
     assert read_metadata(tmp_path / "model.pt") == tiny_metadata()
 
 
@@ -151,7 +161,7 @@ def test_diffusers_prediction_types_convert_to_eps(tmp_path, diffusers_folder, p
     assert m.prediction_type == prediction_type
     a = sched.alphas_cumprod[T].view(-1, 1, 1, 1)
     with torch.no_grad():
-        out = unet(X, T).sample
+        out = cl(copy.deepcopy(unet))(X, T).sample  # the loaded copy runs channels-last, as this one now
     if prediction_type == "v_prediction":       # v = √ᾱ ε − √(1−ᾱ) x0  =>  ε = √ᾱ v + √(1−ᾱ) x_t
         eps = a.sqrt() * out + (1 - a).sqrt() * X
     else:                                       # x_t = √ᾱ x0 + √(1−ᾱ) ε  =>  ε = (x_t − √ᾱ x0)/√(1−ᾱ)
