@@ -277,8 +277,9 @@ class DDIMLatent(LatentSpace):
     ``decode``: deterministic DDIM (η = 0) from x_T over ``steps`` timesteps (default: the checkpoint's
     default step count), without clipping x̂_0 (``clip_sample=False``, so that decoding is the exact
     inverse of ``encode``'s steps; on mnist-ddpm clipping changes DDIM-50 samples very little but costs
-    several dB of inversion PSNR: 3.8 dB with the first-stage weights), with the checkpoint's ``timestep_spacing``, through
-    ``genviz.backend.sample`` — the same chain as
+    several dB of inversion PSNR: 3.8 dB with the first-stage weights), with ``timestep_spacing`` as given
+    (default: the DDIM sampler's own, "leading" — not the checkpoint's default sampler's, see ``__init__``),
+    through ``genviz.backend.sample`` — the same chain as
     ``genviz sample CKPT --sampler ddim --eta 0 --param clip_sample=false --steps S --n 1 --seed s``.
     ``encode``: DDIM inversion over the same timesteps (``genviz.backend.inversion.ddim_invert``).
     """
@@ -294,9 +295,10 @@ class DDIMLatent(LatentSpace):
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         self.params = {"eta": 0.0, "clip_sample": bool(clip_sample)}
-        sp = timestep_spacing or d.get("timestep_spacing")
-        if sp is not None:
-            self.params["timestep_spacing"] = sp
+        # not the checkpoint's spacing: mnist-ddpm samples with "trailing" timesteps, which start at t = T-1
+        # where ᾱ ≈ 2e-9 on its cosine schedule, and unclipped decoding then blows up (x̂_0 error × 1/√ᾱ)
+        if timestep_spacing is not None:
+            self.params["timestep_spacing"] = timestep_spacing
         self.latent_shape = tuple(model.data_shape)
 
     def timesteps(self) -> list[int]:

@@ -186,3 +186,17 @@ def test_interpolate_grid():
     assert torch.equal(res["images"][8:9], sample(m, n=1, seed=3))
     with pytest.raises(ValueError, match="2 corners"):
         interpolate(space, cs[:3], "rho", 3)
+
+
+def test_ddim_latent_does_not_take_the_checkpoints_trailing_spacing():
+    """A checkpoint may sample with "trailing" timesteps (mnist-ddpm does): they start at t = T-1, where a cosine
+    schedule's ᾱ is ~1e-9 and unclipped DDIM decoding diverges. The DDIM latent keeps the sampler's own spacing
+    unless told, so its decode is the documented `genviz sample --sampler ddim --eta 0 --param clip_sample=false`."""
+    from genviz.backend.interpolation import DDIMLatent
+    from tinymodels import tiny_model
+    model = tiny_model(schedule="squaredcos_cap_v2")
+    model.metadata["sampler"] = {"name": "ddim", "steps": 10, "eta": 1.0, "timestep_spacing": "trailing"}
+    space = DDIMLatent(model)
+    assert space.steps == 10 and space.params == {"eta": 0.0, "clip_sample": False}
+    assert space.timesteps()[0] == 900  # leading: 0, 100, ..., 900
+    assert DDIMLatent(model, timestep_spacing="trailing").timesteps()[0] == 999

@@ -51,8 +51,11 @@ def metadata(iters_done: int, args: dict, seconds: float, loss: float) -> dict:
                  "convention": "white ink on black", "kind": "image"},
         "schedule": SCHEDULE,
         # η = 1 (stochastic DDIM): measured on 500 samples, it gives markedly more recognisable digits than
-        # η = 0 for this small, CPU-trained model (see README, "Bundled checkpoints")
-        "sampler": {"name": "ddim", "steps": 50, "eta": 1.0},
+        # η = 0 for this small, CPU-trained model; "trailing" timesteps start the chain at t = T-1, where x_T
+        # ~ N(0, I) is what the model was trained on (Lin et al. 2024, Sec. 3.3), rather than at t = 980 with
+        # diffusers' default "leading" spacing: 79.4 % confident and Fréchet 6.1 against 77.4 % and 8.1
+        # (see README, "Bundled checkpoints")
+        "sampler": {"name": "ddim", "steps": 50, "eta": 1.0, "timestep_spacing": "trailing"},
         "training": {
             "recipe": "genviz train mnist-ddpm",
             "module": "genviz.backend.training.mnist_ddpm",
