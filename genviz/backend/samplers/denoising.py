@@ -213,7 +213,8 @@ def probability_flow(model, x: torch.Tensor, timesteps: Sequence[int], *, genera
 
 _SPACING = Param("timestep_spacing", "choice", "leading", "how the chain's timesteps are spread over 0..T-1 "
                  "(diffusers' timestep_spacing)", choices=SPACINGS)
-_CLIP = Param("clip_sample", "bool", True, "clip the predicted clean sample x0_hat to the data range")
+_CLIP = Param("clip_sample", "bool", True, "clip the predicted clean sample x0_hat to the data range (keep it on with "
+              "trailing timesteps on a cosine schedule: at t = T-1, ᾱ is ~1e-9 and unclipped x0_hat blows up)")
 
 register(SamplerSpec(
     name="ddpm", title="DDPM (ancestral)", families=("diffusion",), fn=ddpm, stochastic=True,
