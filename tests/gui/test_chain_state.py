@@ -73,3 +73,25 @@ def test_classifier_budget_while_running():
     assert r._want_probs(last=True)
     r.classifier = None
     assert not r._want_probs(last=True)
+
+
+def test_diverging_denoising_chain_stops_with_one_clear_line(tiny_ckpt):
+    """Trailing timesteps start at t = 999, where this cosine schedule's ᾱ is ~2e-9: without x̂₀ clipping the
+    state leaves the data's domain. The runner records that step, stops the branch and says why, with the fix."""
+    from genviz.gui.chain_runner import ChainRunner, load_model
+    r = ChainRunner(ChainState())
+    r.set_model(load_model(tiny_ckpt, "cpu"))
+    b = r.new_chain("ddim", 20, 2, 0, {"eta": 0.0, "clip_sample": False, "timestep_spacing": "trailing"})
+    for _ in range(20):
+        r.step()
+        if b.stopped:
+            break
+    assert b.stopped and not b.done and b.gen is None
+    err = r.state.error
+    assert err.startswith("chain diverged at step ") and "clip_sample" in err and "\n" not in err
+    assert float(b.records[-1].x.abs().max()) > 50  # the diverged step is kept, to be looked at
+    # the same chain with clipping (the default) stays in range and finishes
+    b = r.new_chain("ddim", 20, 2, 0, {"eta": 0.0, "clip_sample": True, "timestep_spacing": "trailing"})
+    for _ in range(20):
+        r.step()
+    assert b.done and not b.stopped and r.state.error is None
