@@ -220,9 +220,14 @@ def cmd_sample(a) -> int:
     steps = 50 if steps is None else steps
     traj = []
     last = None
+    from .backend.samplers.denoising import divergence
     for rec in chain(model, sampler, steps=steps, n=a.n, seed=a.seed, **params):
         if not torch.isfinite(rec.x).all():
             raise CLIError(f"chain diverged at step {rec.index} (non-finite values)")
+        if model.family == "diffusion":
+            problem = divergence(rec.x, model.data_range, rec.index, params.get("clip_sample"))
+            if problem:
+                raise CLIError(problem)
         if a.trajectory:
             traj.append(rec.x.float().cpu())
         last = rec

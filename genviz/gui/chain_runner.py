@@ -265,24 +265,13 @@ class ChainRunner:
         """True when the active branch should advance now."""
         return self.model is not None and self.state.wants_step()
 
-    DIVERGENCE_FACTOR = 50.0  # a denoising state beyond 50x the data range has left the model's domain
-
     def _divergence(self, r: Record, b: Branch) -> str | None:
-        """A one-line message when a denoising chain's state is non-finite or beyond ``DIVERGENCE_FACTOR`` times
-        the data range (e.g. trailing timesteps without x̂₀ clipping on a cosine schedule, where ᾱ at T-1 is
-        ~1e-9), else None. Langevin-type samplers have their own guard (``max_norm``)."""
+        """A one-line message when a denoising chain's state has left the data's domain, else None
+        (``samplers.denoising.divergence``). Langevin-type samplers have their own guard (``max_norm``)."""
         if b.grid != "timesteps":
             return None
-        import math
-        m = float(r.x.abs().max())
-        lo, hi = self.model.data_range
-        if math.isfinite(m) and m <= self.DIVERGENCE_FACTOR * max(abs(lo), abs(hi), 1.0):
-            return None
-        what = "non-finite values" if not math.isfinite(m) else f"|x| reached {m:.3g} (data range {lo:g} to {hi:g})"
-        hint = ""
-        if b.params.get("clip_sample") is False:
-            hint = " Turn clip_sample on (or use leading timesteps): without it x̂₀ is divided by √ᾱ_t, ~0 near t = T."
-        return f"chain diverged at step {r.index}: {what}.{hint}"
+        from genviz.backend.samplers.denoising import divergence
+        return divergence(r.x, self.model.data_range, r.index, b.params.get("clip_sample"))
 
     def has_idle_work(self) -> bool:
         """True when records wait for the classifier and no chain is running (cheap; engine thread)."""

@@ -288,3 +288,17 @@ def test_sdedit_with_ilvr_and_guidance(bundled, tmp_path, capsys, monkeypatch):
     assert "t0 0.6 " in msg and "ILVR" not in msg and "guided" not in msg
     assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--guidance", "-1", "--out", str(out)]) == 1
     assert_one_error_line(capsys.readouterr().err)
+
+
+def test_sample_that_diverges_exits_with_the_fix(bundled, capsys, tmp_path):
+    """Trailing timesteps without x̂₀ clipping on a cosine schedule leave the data's domain at once (ᾱ_999 ~ 2e-9):
+    one error line naming the step and the fix, nothing written; with clipping the same chain succeeds."""
+    out = tmp_path / "s.png"
+    rc = main(["sample", "tiny-ddpm", "--sampler", "ddim", "--steps", "10", "--n", "2", "--param", "clip_sample=false",
+               "--param", "timestep_spacing=trailing", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc != 0 and not out.exists()
+    assert_one_error_line(err)
+    assert "chain diverged at step 1" in err and "clip_sample on" in err
+    assert main(["sample", "tiny-ddpm", "--sampler", "ddim", "--steps", "10", "--n", "2",
+                 "--param", "timestep_spacing=trailing", "--out", str(out)]) == 0 and out.exists()

@@ -62,6 +62,28 @@ def make_timesteps(num_train_timesteps: int, steps: int, spacing: str = "leading
     return [int(v) for v in ts]
 
 
+DIVERGENCE_FACTOR = 50.0  # a denoising state beyond 50x the data range has left the model's domain
+
+
+def divergence(x: torch.Tensor, data_range, step: int, clip_sample: bool | None = None) -> str | None:
+    """One line saying why a denoising chain's state ``x`` (any shape) has diverged, or None when it has not.
+
+    Diverged: non-finite values, or max |x| beyond ``DIVERGENCE_FACTOR`` times the data range's largest |bound|
+    (x_t of a working chain stays within a few units). The usual cause is trailing timesteps without x̂₀
+    clipping on a cosine schedule: at t = T-1, ᾱ is ~1e-9 and x̂₀ = (x_t − √(1−ᾱ) ε̂)/√ᾱ blows up; unless
+    ``clip_sample`` is True the message says to turn it on. Costs one reduction (a host sync on a GPU).
+    """
+    m = float(x.detach().abs().max())
+    lo, hi = float(data_range[0]), float(data_range[1])
+    if math.isfinite(m) and m <= DIVERGENCE_FACTOR * max(abs(lo), abs(hi), 1.0):
+        return None
+    what = "non-finite values" if not math.isfinite(m) else f"|x| reached {m:.3g} (data range {lo:g} to {hi:g})"
+    hint = ""
+    if clip_sample is not True:
+        hint = " Turn clip_sample on (or use leading timesteps): without it x̂₀ is divided by √ᾱ_t, ~0 near t = T."
+    return f"chain diverged at step {step}: {what}.{hint}"
+
+
 def _noise(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
     return z.to(x.device, non_blocking=True)
