@@ -67,7 +67,7 @@ def _flag_params(a) -> dict:
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="genviz", description="Desktop explorer for deep generative models. "
-                "With no command, opens the app on the bundled default model (mnist-ddpm).")
+                "With no command (or only gui options), opens the app on the bundled default model (mnist-ddpm).")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     g = sub.add_parser("gui", help="open the app")
@@ -427,10 +427,10 @@ def cmd_presets(a) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["gui", *argv]  # `genviz [--panel P] [--screenshot PNG] ...` is `genviz gui ...`
     a = _parser().parse_args(argv)
-    if a.command is None:
-        a = _parser().parse_args(["gui"])
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
                 "train": cmd_train, "bench": cmd_bench,
                 "presets": cmd_presets, "interpolate": cmd_interpolate, "sdedit": cmd_sdedit}

@@ -302,3 +302,12 @@ def test_sample_that_diverges_exits_with_the_fix(bundled, capsys, tmp_path):
     assert "chain diverged at step 1" in err and "clip_sample on" in err
     assert main(["sample", "tiny-ddpm", "--sampler", "ddim", "--steps", "10", "--n", "2",
                  "--param", "timestep_spacing=trailing", "--out", str(out)]) == 0 and out.exists()
+
+
+def test_gui_options_without_the_gui_command(monkeypatch):
+    """`genviz`, and `genviz --screenshot PNG --panel P` (as the no-display error suggests), mean `genviz gui ...`."""
+    import genviz.cli as cli
+    seen = []
+    monkeypatch.setattr(cli, "cmd_gui", lambda a: seen.append((a.command, a.panel, a.screenshot)) or 0)
+    assert main([]) == 0 and main(["--panel", "canvas", "--screenshot", "s.png"]) == 0
+    assert seen == [("gui", "chain", None), ("gui", "canvas", "s.png")]
