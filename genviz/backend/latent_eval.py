@@ -24,13 +24,30 @@ import torch
 
 @torch.inference_mode()
 def measure(checkpoint: str = "mnist-ddpm", pairs: int = 50, inversion_steps=(50, 100), digits: int = 20) -> dict:
-    """The figures above for ``checkpoint`` (a diffusion model of MNIST digits) on the CPU."""
+    """The figures of the module docstring for ``checkpoint`` (a diffusion model of 1×28×28 MNIST digits in
+    [-1, 1]), on the CPU.
+
+    Args:
+        checkpoint: bundled name or path.
+        pairs: seed pairs (2i, 2i+1) for the midpoint rows (each row judges ``pairs`` images).
+        inversion_steps: DDIM step counts for the inversion round trip.
+        digits: how many held-out digits are inverted.
+    Returns:
+        dict: ``checkpoint``; ``inversion_{steps}`` with ``rmse`` and ``mean_abs_error`` (model units),
+        ``psnr_db`` (dB, peak-to-peak 2) and ``latent_std``; ``endpoints``/``lerp``/``slerp``/``rho`` with
+        ``confident_share`` (0..1) and ``frechet_distance``, and ``mid_norm`` (ratio) for the paths.
+    Raises:
+        CheckpointError: the checkpoint or the bundled ``mnist-classifier`` cannot be loaded.
+        ValueError: the model has no DDIM latent (not a diffusion model).
+    """
     from .api import sample
     from .checkpoints import load_checkpoint
     from .data import load_mnist, to_model_space
     from .interpolation import DDIMLatent, point
     from .metrics import digit_report
     model = load_checkpoint(checkpoint, device="cpu")
+    if model.family != "diffusion":
+        raise ValueError(f"{model.name}: a {model.family} model has no DDIM latent (use a diffusion model)")
     clf = load_checkpoint("mnist-classifier", device="cpu")
     out: dict = {"checkpoint": model.name}
     x = to_model_space(load_mnist("test")[0][:digits])
