@@ -8,6 +8,8 @@ import math
 import torch
 from torch import nn
 
+from .unet import timestep_embedding
+
 
 def _mlp(d_in: int, hidden: int, depth: int, d_out: int) -> nn.Sequential:
     layers, d = [], d_in
@@ -39,14 +41,6 @@ class ToyEnergyMLP(nn.Module):
             a = x @ self.B.T
             x = torch.cat([x, torch.sin(a), torch.cos(a)], dim=-1)
         return self.body(x).squeeze(-1)
-
-
-def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
-    """Sinusoidal embedding of timesteps (Vaswani et al. 2017; Ho et al. 2020): t (N,) -> (N, dim)."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
-    a = t.float()[:, None] * freqs[None]
-    return torch.cat([torch.cos(a), torch.sin(a)], dim=1)
 
 
 class ToyEpsMLP(nn.Module):
