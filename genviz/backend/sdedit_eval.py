@@ -65,9 +65,12 @@ def judge(x: torch.Tensor, labels: torch.Tensor | None, clf, realism, fd: bool =
     return out
 
 
-def run_setting(model, ys, labels, k, steps, seed, t0, **kw):
+def run_setting(model, ys, labels, k, steps, seed, t0, guide=None, **kw):
+    """SDEdit of each drawing ``ys`` (D, 1, 28, 28) in [-1, 1], K candidates each, at ``t0`` (fraction of T)
+    with ``kw`` (``conditioning.sdedit`` options). ``guide``: the guide classifier for the guided methods
+    (loaded here when needed and not given). Returns (D, K, 1, 28, 28) in [-1, 1]."""
     if kw.get("guidance"):
-        kw["guide_classifier"] = load_checkpoint("mnist-guide", device="cpu")
+        kw["guide_classifier"] = guide if guide is not None else load_checkpoint("mnist-guide", device="cpu")
     outs = []
     for i in range(len(ys)):
         outs.append(sdedit(model, ys[i], t0=t0, n=k, steps=steps, seed=seed + i, **kw).samples)
@@ -155,10 +158,7 @@ def main(argv=None):
     report = json.loads(res_path.read_text()) if res_path.exists() else {}
     from .api import sample
     t = time.time()
-    if "unconditional" not in report:
-        unc = torch.cat([sample(model, "ddim", steps=a.steps, n=80, seed=1000 + i) for i in range(2)])
-        report["unconditional"] = judge(unc, None, clf, realism)
-    if "fd" not in report["unconditional"]:
+    if "fd" not in report.get("unconditional", {}):
         unc = torch.cat([sample(model, "ddim", steps=a.steps, n=80, seed=1000 + i) for i in range(2)])
         report["unconditional"] = judge(unc, None, clf, realism)
     report["drawings"] = judge(ys, lab, clf, realism)
@@ -167,6 +167,7 @@ def main(argv=None):
     print("unconditional", report["unconditional"], f"{time.time() - t:.0f}s", flush=True)
     print("drawings", report["drawings"], flush=True)
     grids = {float(v) for v in a.grids.split(",") if v}
+    guide = None  # mnist-guide, loaded once for the guided methods
     methods = report.setdefault("methods", {})
     for name in a.methods.split(","):
         kw = dict(METHODS[name])
@@ -176,7 +177,9 @@ def main(argv=None):
         rows = {r["t0"]: r for r in methods.get(name, [])}
         for t0 in [float(v) for v in a.t0s.split(",")]:
             t = time.time()
-            x = run_setting(model, ys, labels, a.k, a.steps, a.seed, t0, **kw)
+            if kw.get("guidance") and guide is None:
+                guide = load_checkpoint("mnist-guide", device="cpu")
+            x = run_setting(model, ys, labels, a.k, a.steps, a.seed, t0, guide=guide, **kw)
             flat = x.flatten(0, 1)
             r = judge(flat, lab.repeat_interleave(a.k), clf, realism)
             r.update(t0=t0, seconds=round(time.time() - t, 1))
