@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 
@@ -25,6 +27,32 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
 
 
+_REFERENCE = weakref.WeakKeyDictionary()  # classifier -> (held-out features, real-vs-real Fréchet floor)
+
+
+def _features(classifier, x: torch.Tensor, batch: int = 250):
+    """(probs (N, K) CPU tensor, features (N, F) numpy) of ``classifier`` on x (N, 1, 28, 28) in [-1, 1]."""
+    ps, fs = [], []
+    for i in range(0, len(x), batch):
+        xb = x[i:i + batch].to(classifier.device, torch.float32)
+        ps.append(classifier.probs(xb).cpu())
+        fs.append(classifier.features(xb).cpu())
+    return torch.cat(ps), torch.cat(fs).numpy()
+
+
+@torch.inference_mode()
+def reference_features(classifier):
+    """Features (1000, F) of the 1,000 held-out digits of resources/mnist10k.npz and the Fréchet distance
+    between them and 1,000 training digits (the floor a model's samples are compared against), computed once
+    per loaded classifier."""
+    if classifier not in _REFERENCE:
+        from .data import load_mnist, to_model_space
+        _, f_ref = _features(classifier, to_model_space(load_mnist("test")[0]))
+        _, f_train = _features(classifier, to_model_space(load_mnist("train")[0][:len(f_ref)]))
+        _REFERENCE[classifier] = (f_ref, frechet_distance(f_train, f_ref))
+    return _REFERENCE[classifier]
+
+
 @torch.inference_mode()
 def digit_report(samples: torch.Tensor, classifier, reference: torch.Tensor | None = None,
                  threshold: float = 0.9, batch: int = 250) -> dict:
@@ -40,22 +68,14 @@ def digit_report(samples: torch.Tensor, classifier, reference: torch.Tensor | No
         ``mean_max_prob``, ``frechet_distance`` and ``frechet_distance_real_vs_real`` (held-out vs 1,000
         training digits: the floor to compare against).
     """
-    from .data import load_mnist, to_model_space
-
-    def run(x):
-        ps, fs = [], []
-        for i in range(0, len(x), batch):
-            xb = x[i:i + batch].to(classifier.device, torch.float32)
-            ps.append(classifier.probs(xb).cpu())
-            fs.append(classifier.features(xb).cpu())
-        return torch.cat(ps), torch.cat(fs).numpy()
-
+    p, f = _features(classifier, samples, batch)
     if reference is None:
-        reference = to_model_space(load_mnist("test")[0])
-    p, f = run(samples)
-    _, f_ref = run(reference)
-    train_imgs = to_model_space(load_mnist("train")[0][:len(reference)])
-    _, f_train = run(train_imgs)
+        f_ref, floor = reference_features(classifier)
+    else:
+        from .data import load_mnist, to_model_space
+        _, f_ref = _features(classifier, reference, batch)
+        _, f_train = _features(classifier, to_model_space(load_mnist("train")[0][:len(reference)]), batch)
+        floor = frechet_distance(f_train, f_ref)
     top = p.max(1)
     return {
         "n": int(len(samples)),
@@ -63,5 +83,5 @@ def digit_report(samples: torch.Tensor, classifier, reference: torch.Tensor | No
         "class_histogram": torch.bincount(top.indices, minlength=10).tolist(),
         "mean_max_prob": float(top.values.mean()),
         "frechet_distance": frechet_distance(f, f_ref),
-        "frechet_distance_real_vs_real": frechet_distance(f_train, f_ref),
+        "frechet_distance_real_vs_real": floor,
     }

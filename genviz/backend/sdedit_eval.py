@@ -42,9 +42,6 @@ METHODS = {
 }
 
 
-_REAL_FEATURES = {}
-
-
 @torch.inference_mode()
 def judge(x: torch.Tensor, labels: torch.Tensor | None, clf, realism, fd: bool = True) -> dict:
     """Faithfulness and realism of (N, 1, 28, 28) samples in [-1, 1] with drawn ``labels`` (N,); ``fd``:
@@ -53,11 +50,8 @@ def judge(x: torch.Tensor, labels: torch.Tensor | None, clf, realism, fd: bool =
     p_real = realism.probs(x)[:, 1]
     out = {"n": int(len(x)), "realism": float((p_real > 0.5).float().mean()), "mean_p_real": float(p_real.mean())}
     if fd:
-        from .data import load_mnist, to_model_space
-        from .metrics import frechet_distance
-        if "test" not in _REAL_FEATURES:
-            _REAL_FEATURES["test"] = clf.features(to_model_space(load_mnist("test")[0])).numpy()
-        out["fd"] = round(frechet_distance(clf.features(x).numpy(), _REAL_FEATURES["test"]), 2)
+        from .metrics import frechet_distance, reference_features
+        out["fd"] = round(frechet_distance(clf.features(x).numpy(), reference_features(clf)[0]), 2)
     if labels is not None:
         pc = clf.probs(x)
         out["faithfulness"] = float((pc.argmax(1) == labels).float().mean())
