@@ -214,20 +214,21 @@ def cmd_sample(a) -> int:
     import numpy as np
     import torch
     from .backend import chain, load_checkpoint
-    from .backend.api import resolve_sampler
+    from .backend.api import resolve_sampler, sampler_settings
     model = load_checkpoint(a.checkpoint, device=a.device)
     sampler, steps, params = resolve_sampler(model, a.sampler, a.steps, params)
     steps = 50 if steps is None else steps
     traj = []
     last = None
     from .backend.samplers.denoising import divergence
+    clip = sampler_settings(sampler, params).get("clip_sample")  # as the chain uses it (typed, or the default)
     for rec in chain(model, sampler, steps=steps, n=a.n, seed=a.seed, **params):
-        if not torch.isfinite(rec.x).all():
-            raise CLIError(f"chain diverged at step {rec.index} (non-finite values)")
         if model.family == "diffusion":
-            problem = divergence(rec.x, model.data_range, rec.index, params.get("clip_sample"))
-            if problem:
-                raise CLIError(problem)
+            problem = divergence(rec.x, model.data_range, rec.index, clip)
+        else:
+            problem = None if torch.isfinite(rec.x).all() else f"chain diverged at step {rec.index} (non-finite values)"
+        if problem:
+            raise CLIError(problem)
         if a.trajectory:
             traj.append(rec.x.float().cpu())
         last = rec

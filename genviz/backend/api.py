@@ -47,11 +47,7 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
     if model.family not in spec.families:
         raise ValueError(f"sampler {sampler!r} does not apply to a {model.family} model "
                          f"(it serves: {', '.join(spec.families)})")
-    known = {p.name: p for p in spec.params}
-    for k in params:
-        if k not in known:
-            raise ValueError(f"sampler {sampler!r} has no parameter {k!r} (parameters: {', '.join(known) or 'none'})")
-    kw = {name: p.validate(params.get(name, p.default)) for name, p in known.items()}
+    kw = sampler_settings(sampler, params)
     steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -121,6 +117,20 @@ def _push_last(gen, buffer):
         yield rec
     if last is not None:
         buffer.push(last.x)
+
+
+def sampler_settings(sampler: str, params: dict) -> dict:
+    """Every parameter of ``sampler`` as the chain will use it: ``params`` (values may be strings, as from
+    ``--param NAME=VALUE``) validated and typed, the sampler's defaults for the rest.
+
+    Raises:
+        ValueError: unknown sampler, unknown parameter, or a value of the wrong type or out of range.
+    """
+    known = {p.name: p for p in get_sampler(sampler).params}
+    for k in params:
+        if k not in known:
+            raise ValueError(f"sampler {sampler!r} has no parameter {k!r} (parameters: {', '.join(known) or 'none'})")
+    return {name: p.validate(params.get(name, p.default)) for name, p in known.items()}
 
 
 def resolve_sampler(model, sampler: str | None, steps: int | None, params: dict) -> tuple[str, int | None, dict]:

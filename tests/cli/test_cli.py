@@ -311,3 +311,12 @@ def test_gui_options_without_the_gui_command(monkeypatch):
     monkeypatch.setattr(cli, "cmd_gui", lambda a: seen.append((a.command, a.panel, a.screenshot)) or 0)
     assert main([]) == 0 and main(["--panel", "canvas", "--screenshot", "s.png"]) == 0
     assert seen == [("gui", "chain", None), ("gui", "canvas", "s.png")]
+
+
+def test_divergence_hint_uses_the_samplers_own_clip_setting(bundled, capsys, tmp_path):
+    """The ODE samplers do not clip by default: their divergence message says to turn clipping on, though the
+    flag was never given."""
+    rc = main(["sample", "tiny-ddpm", "--sampler", "ode-euler", "--steps", "10", "--n", "2",
+               "--param", "timestep_spacing=trailing", "--out", str(tmp_path / "s.png")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "chain diverged" in err and "clip_sample on" in err
