@@ -72,6 +72,7 @@ class ChainPanel(QWidget):
         self._plot_time = 0.0
         self._draw_time = 0.0
         self._reported_error = None
+        self._p_final_title = None  # (plot id, title) last set on the p(final digit) plot
         self._last_status = None
         self._sampler_specs: dict = {}
         self._build()
@@ -575,7 +576,10 @@ class ChainPanel(QWidget):
                                           self.loaded is not None and self.loaded.classifier is not None))
             if "p_final" in self.plots.plots:
                 judged = "x̂₀" if b.grid == "timesteps" or b.sampler == "annealed" else "x"
-                self.plots.plots["p_final"].setTitle(f"p(final digit | {judged})", size="9pt", color="#d0d0d0")
+                title = (id(self.plots.plots["p_final"]), f"p(final digit | {judged})")
+                if title != self._p_final_title:  # setTitle relayouts the plot: only when it changes
+                    self._p_final_title = title
+                    self.plots.plots["p_final"].setTitle(title[1], size="9pt", color="#d0d0d0")
             self.right_stack.setCurrentWidget(self.drift_view if b.grid == "steps" else self.x0_grid)
         now = time.perf_counter()
         if status == "running" and now - self._plot_time < PLOT_INTERVAL_S:
@@ -623,21 +627,16 @@ class ChainPanel(QWidget):
         else:
             self.x0_grid.set_title(f"<b>x̂<sub>0</sub></b> &nbsp;prediction at t = {rec.t}")
             self.x0_grid.set_images(rec.x0_u8)
+        judged = "x̂₀" if rec.x0_u8 is not None else "x"
         if self.bars.isVisible() or (self.loaded is not None and self.loaded.classifier is not None):
-            p = rec.probs[selected] if rec.probs is not None else None
-            if p is None:
-                self.bars.set_probs(None, f"p(digit | x̂₀) · #{selected}")
-            else:
-                self.bars.set_probs(p, f"p(digit | x̂₀) · #{selected}")
+            self.bars.set_probs(rec.probs[selected] if rec.probs is not None else None,
+                                f"p(digit | {judged}) · #{selected}")
         if self.right_stack.currentWidget() is self.drift_view:
             if rec.drift_u8 is not None:
                 self.drift_view.set_terms(rec.drift_u8[selected], rec.noise_u8[selected], rec.x_u8[selected],
                                           float(rec.drift_norms[selected]), float(rec.noise_norms[selected]), selected)
             else:
                 self.drift_view.clear_terms("drift vs noise: step the chain (record 0 is the initial state)")
-        judged = "x̂₀" if rec.x0_u8 is not None else "x"
-        if rec.probs is not None:
-            self.bars.set_probs(rec.probs[selected], f"p(digit | {judged}) · #{selected}")
         eps = f" · mean ‖ε̂‖ = {rec.eps_norm:.2f}" if rec.eps_norm is not None else ""
         if rec.energy is not None:
             eps += f" · mean E(x) = {rec.energy:.3g}"
