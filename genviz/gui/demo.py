@@ -161,9 +161,14 @@ class DemoController:
             return
 
         def loaded(_ld):
-            self.w.modelLoaded.disconnect(loaded)
+            done()
             then()
+
+        def done(*_):  # one answer per request: a failed load must not leave `then` for the next load
+            self.w.modelLoaded.disconnect(loaded)
+            self.w.loadFailed.disconnect(done)
         self.w.modelLoaded.connect(loaded)
+        self.w.loadFailed.connect(done)
         self.w.load(name, autorun=False)
 
     # ---- presentation mode -------------------------------------------------------------------------

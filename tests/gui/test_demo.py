@@ -225,3 +225,16 @@ def test_langevin_caption_reports_push_and_jitter():
         noise_norms = np.array([1.0])
     text = captions.chain_caption(R(), B())
     assert text.startswith("Step 4 of 30:") and "2× the jitter" in text and "80%" in text
+
+
+def test_preset_whose_checkpoint_fails_is_forgotten(demo_window, qtbot, tiny_ckpt):
+    """A preset whose model cannot be loaded says so and is dropped: the next, unrelated load does not apply it."""
+    w = demo_window
+    preset = dict(get_preset("noise-to-digit"), checkpoint="no-such-model")
+    done = []
+    with qtbot.waitSignal(w.loadFailed, timeout=30000):
+        w.demo.apply_preset(preset, on_done=lambda: done.append(True))
+    with qtbot.waitSignal(w.modelLoaded, timeout=30000):
+        w.load(tiny_ckpt)
+    qtbot.wait(200)
+    assert not done and w.loaded.model.name == "tiny"
