@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-PANELS = ("chain", "interpolation", "density", "canvas")
+from .presets import PANELS
+
 RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
     "mnist-classifier": "genviz.backend.training.digit_classifier",

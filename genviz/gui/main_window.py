@@ -8,6 +8,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
 
+from ..presets import PANELS
 from .chain_runner import LoadedModel, list_bundled, load_model
 from .demo import DemoController
 from .engine import Engine
@@ -18,7 +19,6 @@ from .panels.density import DensityPanel
 from .panels.interpolation import InterpolationPanel
 from .panels.placeholders import PlaceholderPanel
 
-PANELS = ("chain", "interpolation", "density", "canvas")
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)"
 MAX_RECENT = 8
 ERROR_STYLE = "color: #ff6b6b; font-weight: bold;"
