@@ -320,20 +320,14 @@ def bench_history(device: str = "cpu", n: int = 64, records: int = 20) -> dict:
 
 def bench_particles(frames: int = 60) -> dict:
     """Redraw rate of the density panel with 5,000 live particles (see ``genviz.gui.panels.density``)."""
-    try:
-        from .gui.panels.density import bench_particles_fps
-    except ImportError:
-        return {"particles_5k_fps": None, "particles_note": "density panel not available"}
+    from .gui.panels.density import bench_particles_fps
     return {"particles_5k_fps": bench_particles_fps(n=5000, frames=frames)}
 
 
 def bench_sdedit(device: str = "cpu", repeats: int = 3, steps: int = 25) -> dict:
     """A drawn digit -> 4 SDEdit candidates (t0 = 0.5, 25 DDIM steps) on mnist-ddpm, median latency."""
-    try:
-        from .backend.conditioning import sdedit
-    except ImportError:
-        return {"sdedit_latency_s": None, "sdedit_note": "SDEdit not available"}
     import torch
+    from .backend.conditioning import sdedit
     from .backend import load_checkpoint
     model = load_checkpoint("mnist-ddpm", device=device)
     y = torch.full(tuple(model.data_shape), -1.0)  # (C, H, W) in model space

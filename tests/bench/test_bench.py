@@ -5,9 +5,6 @@ import json
 from genviz.bench import KEYS, format_table
 from genviz.cli import main
 
-# measured only when their part of the app exists on this branch
-OPTIONAL = {"particles_5k_fps", "toy_chain_vs_diffusers_time_ratio"}
-
 
 def test_bench_quick_json_has_every_key(tmp_path, qapp, capsys):
     out = tmp_path / "bench.json"
@@ -15,7 +12,7 @@ def test_bench_quick_json_has_every_key(tmp_path, qapp, capsys):
     res = json.loads(out.read_text())
     assert rc == 0, res["errors"]
     assert set(KEYS) <= set(res)
-    for k in set(KEYS) - OPTIONAL:
+    for k in KEYS:
         assert isinstance(res[k], float), (k, res[k])
     assert res["ddim_vs_diffusers_max_abs_diff"] <= 1e-4  # a correctness figure, not a timing
     assert 0 < res["window_shown_s"] <= res["first_step_s"]
