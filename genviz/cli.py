@@ -371,7 +371,7 @@ def cmd_interpolate(a) -> int:
     corners = []
     for c in names:
         seed, img = getattr(a, f"seed_{c}"), getattr(a, f"image_{c}")
-        image = load_image(img, model.data_shape, model.data_range) if img is not None else None
+        image = load_image(img, model.data_shape, model.data_range, model=model) if img is not None else None
         corners.append(endpoint_latent(space, seed=seed, image=image))
     res = interpolate(space, corners, a.method, a.frames)
     unit = res["unit"]

@@ -332,14 +332,22 @@ def latent_space(model, steps: int | None = None) -> LatentSpace:
                      "(use a VAE, GAN, flow or diffusion model)")
 
 
-def load_image(spec: str, data_shape: Sequence[int], data_range=(-1.0, 1.0)) -> torch.Tensor:
+def load_image(spec: str, data_shape: Sequence[int], data_range=(-1.0, 1.0), model=None) -> torch.Tensor:
     """A real image as a (1, *data_shape) model-space tensor.
 
-    ``spec``: a PNG/JPEG path (converted to grey or RGB to match C, resized to H x W with Lanczos), or
-    ``mnist:K`` — digit K (0..999) of the 1,000 held-out MNIST digits of resources/mnist10k.npz (white
-    ink on black, as the bundled models). Raises ValueError: unreadable file, bad index, or a data shape
-    that is not an image.
+    ``spec``: a PNG/JPEG path, or ``mnist:K`` — digit K (0..999) of the 1,000 held-out MNIST digits of
+    resources/mnist10k.npz (white ink on black, as the bundled models). With ``model`` given, a file goes
+    through ``conditioning.image_to_model`` (alpha, square padding, antialiased resize, and inversion to the
+    model's ink convention: a black-on-white PNG becomes white-on-black for MNIST models), as on the canvas;
+    without it, it is converted to grey or RGB to match C and resized to H x W with Lanczos, as it is.
+    Raises ValueError: unreadable file, bad index, or a data shape that is not an image.
     """
+    if model is not None and not spec.startswith("mnist:"):
+        import os
+        from .conditioning import image_to_model
+        if not os.path.isfile(spec):
+            raise ValueError(f"{spec}: no such image file")
+        return image_to_model(spec, model)[None]
     if len(data_shape) != 3 or data_shape[0] not in (1, 3):
         raise ValueError(f"real images need an image model (data shape (C, H, W), C in 1 or 3), got {tuple(data_shape)}")
     c, h, w = (int(s) for s in data_shape)

@@ -200,3 +200,21 @@ def test_ddim_latent_does_not_take_the_checkpoints_trailing_spacing():
     assert space.steps == 10 and space.params == {"eta": 0.0, "clip_sample": False}
     assert space.timesteps()[0] == 900  # leading: 0, 100, ..., 900
     assert DDIMLatent(model, timestep_spacing="trailing").timesteps()[0] == 999
+
+
+def test_load_image_with_a_model_follows_its_ink_convention(tmp_path):
+    """A black-on-white drawing given for an MNIST model is inverted to white-on-black, as on the canvas."""
+    from PIL import Image
+    from genviz.backend import load_checkpoint
+    m = load_checkpoint("mnist-vae", device="cpu")
+    a = np.full((56, 56), 255, np.uint8)
+    a[10:46, 24:32] = 0  # a dark vertical stroke on white paper
+    Image.fromarray(a).save(tmp_path / "one.png")
+    x = load_image(str(tmp_path / "one.png"), m.data_shape, m.data_range, model=m)
+    assert x.shape == (1, 1, 28, 28)
+    assert float(x[0, 0, 0, 0]) == pytest.approx(-1.0, abs=0.05)      # paper -> black background
+    assert float(x[0, 0, 14, 14]) > 0.5                                # stroke -> white ink
+    plain = load_image(str(tmp_path / "one.png"), m.data_shape, m.data_range)
+    assert float(plain[0, 0, 0, 0]) == pytest.approx(1.0, abs=0.05)    # without the model: taken as it is
+    with pytest.raises(ValueError, match="no such image file"):
+        load_image(str(tmp_path / "none.png"), m.data_shape, m.data_range, model=m)

@@ -511,7 +511,7 @@ class InterpolationPanel(QWidget):
         m = space.model
         if e["kind"] == "tensor":
             return endpoint_latent(space, image=e["x"])
-        return endpoint_latent(space, image=load_image(e["spec"], m.data_shape, m.data_range))
+        return endpoint_latent(space, image=load_image(e["spec"], m.data_shape, m.data_range, model=m))
 
     def run(self) -> bool:
         """Encode the endpoints and decode the strip (and the grid) on the engine thread."""
