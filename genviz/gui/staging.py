@@ -110,8 +110,6 @@ class StagingArea:
             if b and b[0].batch == c.batch:
                 self.batches.pop(i)
                 n = len(self)
-                self.index = min(self.index, n - 1) if n else -1
-                if n:
-                    self.index = max(0, min(sum(len(x) for x in self.batches[:i]), n - 1))
+                self.index = max(0, min(sum(len(x) for x in self.batches[:i]), n - 1)) if n else -1
                 return len(b)
         return 0

@@ -294,13 +294,6 @@ class CanvasPanel(QWidget):
         guiderow.addWidget(self.guide_combo)
         guiderow.addWidget(self.guide_scale)
         gf.addRow("", guiderow)
-        self.guide_cb.toggled.connect(self._settings_changed)
-        self.guide_combo.currentIndexChanged.connect(self._settings_changed)
-        self.guide_scale.valueChanged.connect(self._settings_changed)
-        for w in (self.k_spin, self.seed_spin, self.steps_spin, self.ilvr_spin):
-            w.valueChanged.connect(self._settings_changed)
-        self.sampler_combo.currentIndexChanged.connect(self._settings_changed)
-        self.ilvr_cb.toggled.connect(self._settings_changed)
         mid.addWidget(gen)
         run = QHBoxLayout()
         self.generate_btn = QPushButton("Generate")
@@ -527,9 +520,6 @@ class CanvasPanel(QWidget):
 
     def _stroke_finished(self) -> None:
         self._stroke_time = time.perf_counter()
-
-    def _settings_changed(self, *_) -> None:
-        pass  # live mode notices through the input key
 
     def _update_preview(self) -> None:
         v = model_view(self.canvas.ink_array(), self.model_shape)

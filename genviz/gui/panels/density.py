@@ -534,7 +534,7 @@ class DensityPanel(QWidget):
     def train_live(self) -> None:
         """Train a model of the chosen family on the chosen dataset (``train_steps`` steps) on the engine
         thread, with progress; then show it."""
-        from genviz.backend.training.toy import Cancelled, train  # noqa: F401
+        from genviz.backend.training.toy import train
         ds_name, fam, steps = self.dataset_combo.currentText(), self.family_combo.currentText(), self.train_steps.value()
         ds = self.dataset
         if ds is None:
