@@ -74,6 +74,7 @@ def bench_ddim(device: str = "cpu", repeats: int = 3, n: int = 16, steps: int = 
     """
     import torch
     from diffusers import DDIMScheduler
+
     from .backend import chain, load_checkpoint
     model = load_checkpoint("mnist-ddpm", device=device)
     sched_cfg = model.metadata["schedule"]
@@ -145,6 +146,7 @@ def bench_toy_chain(device: str = "cpu", repeats: int = 3, n: int = 1000, steps:
     """DDPM-1000 on a bundled 2-D diffusion model, 1,000 points: genviz vs a diffusers DDPMScheduler loop."""
     import torch
     from diffusers import DDPMScheduler
+
     from .backend import chain
     model = _toy_diffusion_model(device)
     if model is None:
@@ -195,6 +197,7 @@ def bench_gui(device: str = "cpu", steps: int = 50, n: int = 16, repeats: int = 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
+
     from .backend import chain
     from .gui.chain_runner import configure_torch
     from .gui.main_window import MainWindow
@@ -295,6 +298,7 @@ def bench_history(device: str = "cpu", n: int = 64, records: int = 20) -> dict:
     ``records`` of them measure it."""
     import numpy as np
     import torch
+
     from .gui.chain_runner import ChainRunner, load_model
     from .gui.chain_state import ChainState
     runner = ChainRunner(ChainState())
@@ -327,8 +331,9 @@ def bench_particles(frames: int = 60) -> dict:
 def bench_sdedit(device: str = "cpu", repeats: int = 3, steps: int = 25) -> dict:
     """A drawn digit -> 4 SDEdit candidates (t0 = 0.5, 25 DDIM steps) on mnist-ddpm, median latency."""
     import torch
-    from .backend.conditioning import sdedit
+
     from .backend import load_checkpoint
+    from .backend.conditioning import sdedit
     model = load_checkpoint("mnist-ddpm", device=device)
     y = torch.full(tuple(model.data_shape), -1.0)  # (C, H, W) in model space
     y[..., 6:22, 12:16] = 1.0  # a drawn "1"
@@ -348,7 +353,9 @@ def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = 
     and keys in seconds, for the test suite; its figures mean nothing.
     """
     import platform
+
     import torch
+
     from .backend import resolve_device
     dev = str(resolve_device(device))
     reps = 1 if smoke else 5 if quick else 9

@@ -214,6 +214,7 @@ def cmd_sample(a) -> int:
     params = {**_parse_params(a.param), **_flag_params(a)}
     import numpy as np
     import torch
+
     from .backend import chain, load_checkpoint
     from .backend.api import resolve_sampler, sampler_settings
     model = load_checkpoint(a.checkpoint, device=a.device)
@@ -261,6 +262,7 @@ def cmd_eval(a) -> int:
         raise CLIError(f"--n must be >= 1, got {a.n}")
     params = {**_parse_params(a.param), **_flag_params(a)}
     import torch
+
     from .backend import load_checkpoint, sample
     from .backend.api import resolve_sampler
     from .backend.metrics import digit_report
@@ -286,8 +288,7 @@ def cmd_sdedit(a) -> int:
         raise CLIError(f"--n must be >= 1, got {a.n}")
     if a.steps < 1:
         raise CLIError(f"--steps must be >= 1, got {a.steps}")
-    from .backend.conditioning import (DEFAULT_T0, load_image, model_to_unit, recommended_settings, sdedit,
-                                       t0_to_timestep)
+    from .backend.conditioning import DEFAULT_T0, load_image, model_to_unit, recommended_settings, sdedit, t0_to_timestep
     if a.t0 is not None:
         try:
             t0_to_timestep(a.t0, 1000)
@@ -306,6 +307,7 @@ def cmd_sdedit(a) -> int:
     except ValueError as e:
         raise CLIError(f"--mask {e}") from None
     import numpy as np
+
     from .backend import load_checkpoint
     model = load_checkpoint(a.checkpoint, device=a.device)
     if model.family != "diffusion" or not model.is_image:
@@ -362,6 +364,7 @@ def cmd_interpolate(a) -> int:
         if c not in names and (seed is not None or img is not None):
             raise CLIError(f"--seed-{c}/--image-{c} need --grid")
     import numpy as np
+
     from .backend import load_checkpoint
     from .backend.interpolation import endpoint_latent, interpolate, latent_space, load_image
     model = load_checkpoint(a.checkpoint, device=a.device)

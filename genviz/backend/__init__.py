@@ -9,11 +9,29 @@ Everything a panel can do, a script can do here::
         ...
 """
 from .api import chain, initial_noise, sample
-from .checkpoints import (CheckpointError, CheckpointInfo, list_checkpoints, load_checkpoint, read_metadata,
-                          save_checkpoint)
-from .families import (ClassifierModel, DiffusionModel, EnergyModel, FlowModel, GANModel, LatentModel, ScoreModel,
-                       VAEModel, resolve_device)
-from .samplers import SAMPLERS, ChainDiverged, ReplayBuffer, ChainStep, Param, SamplerSpec, get_sampler, make_timesteps, samplers_for
+from .checkpoints import CheckpointError, CheckpointInfo, list_checkpoints, load_checkpoint, read_metadata, save_checkpoint
+from .families import (
+                          ClassifierModel,
+                          DiffusionModel,
+                          EnergyModel,
+                          FlowModel,
+                          GANModel,
+                          LatentModel,
+                          ScoreModel,
+                          VAEModel,
+                          resolve_device,
+)
+from .samplers import (
+                          SAMPLERS,
+                          ChainDiverged,
+                          ChainStep,
+                          Param,
+                          ReplayBuffer,
+                          SamplerSpec,
+                          get_sampler,
+                          make_timesteps,
+                          samplers_for,
+)
 
 __all__ = ["chain", "sample", "initial_noise", "CheckpointError", "CheckpointInfo", "list_checkpoints",
            "load_checkpoint", "read_metadata", "save_checkpoint", "ClassifierModel", "DiffusionModel",

@@ -176,8 +176,17 @@ def _short(e: Exception) -> str:
 
 
 def _build(path: Path, meta: dict, state_dict: dict, device):
-    from .families import (ClassifierModel, DiffusionModel, EnergyModel, FlowModel, GANModel, ScoreModel, ToyGANModel,
-                           ToyVAEModel, VAEModel)
+    from .families import (
+        ClassifierModel,
+        DiffusionModel,
+        EnergyModel,
+        FlowModel,
+        GANModel,
+        ScoreModel,
+        ToyGANModel,
+        ToyVAEModel,
+        VAEModel,
+    )
     classes = _network_classes()
     net_cls = classes.get(meta["network"]["class"])
     if net_cls is None:

@@ -344,6 +344,7 @@ def load_image(spec: str, data_shape: Sequence[int], data_range=(-1.0, 1.0), mod
     """
     if model is not None and not spec.startswith("mnist:"):
         import os
+
         from .conditioning import image_to_model
         if not os.path.isfile(spec):
             raise ValueError(f"{spec}: no such image file")

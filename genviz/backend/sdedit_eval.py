@@ -113,7 +113,7 @@ def plot_tradeoff(path, results: dict, uncond_realism: float, drawn_realism: flo
             d.ellipse([x - 4, y - 4, x + 4, y + 4], fill=col)
             d.text((x + 5, y - 12), f"{r['t0']:.2g}", fill=col)
         d.text((W - R + 10, Tm + 20 * j), name, fill=col)
-    d.text((W - R + 10, Tm + 20 * (len(results) + 1)), f"the drawings themselves:", fill="black")
+    d.text((W - R + 10, Tm + 20 * (len(results) + 1)), "the drawings themselves:", fill="black")
     d.text((W - R + 10, Tm + 20 * (len(results) + 2)), f"realism {drawn_realism:.2f} (off the chart)", fill="black")
     d.text((W - R + 10, Tm + 20 * (len(results) + 3)), "points: t0 / T", fill="black")
     im.save(path)

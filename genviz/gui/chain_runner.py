@@ -45,6 +45,7 @@ def configure_torch() -> None:
     if _configured:
         return
     import os
+
     import torch
     n = os.environ.get("GENVIZ_TORCH_THREADS")
     try:

@@ -41,11 +41,66 @@ def collect_garbage_on_gui_thread():
     return _GC
 
 
+class Job:
+    """A generator running on the engine thread, one ``next()`` at a time (superqt's ``GeneratorWorker``
+    pattern, with "latest value" delivery).
+
+    Each value the generator yields replaces ``latest``; the GUI thread gets ``on_yield(value)`` for the
+    newest value only (values yielded while a delivery is still queued are coalesced, so a slow GUI never
+    builds a backlog). When the generator returns, ``on_done(return value)`` runs on the GUI thread
+    (after the last ``on_yield``); an exception becomes ``on_error(one-line message)``. ``cancel()`` (any
+    thread) stops it before its next ``next()``; a cancelled job calls neither ``on_done`` nor ``on_error``.
+    This is the only way engine-thread work hands data to the GUI thread besides ``Engine.submit``'s
+    single result and the chain stepper's ``ChainState``.
+    """
+
+    def __init__(self, gen_fn: Callable[[], Any], on_yield=None, on_done=None, on_error=None):
+        self._gen_fn = gen_fn
+        self._gen = None
+        self.on_yield, self.on_done, self.on_error = on_yield, on_done, on_error
+        self._lock = threading.Lock()
+        self._latest: Any = None
+        self._has_latest = False
+        self._queued = False  # a delivery of the latest value is on its way to the GUI thread
+        self.cancelled = False
+        self.finished = False
+
+    def cancel(self) -> None:
+        """Stop the job before its next step (its generator is closed on the engine thread)."""
+        self.cancelled = True
+
+    @property
+    def latest(self) -> Any:
+        """The newest value yielded so far (None before the first)."""
+        with self._lock:
+            return self._latest
+
+    @property
+    def active(self) -> bool:
+        """True until the job finished, failed or was cancelled."""
+        return not (self.finished or self.cancelled)
+
+    def _take(self):  # GUI thread: the value to deliver now
+        with self._lock:
+            self._queued = False
+            return self._latest
+
+    def _offer(self, value) -> bool:  # engine thread: True when a delivery must be queued
+        with self._lock:
+            self._latest, self._has_latest = value, True
+            if self._queued:
+                return False
+            self._queued = True
+            return True
+
+
 class Engine(QThread):
-    """Worker thread with a task queue and an optional chain stepper.
+    """Worker thread with a task queue, generator jobs and an optional chain stepper.
 
     ``submit(fn, on_done, on_error)`` runs ``fn()`` on this thread; ``on_done(result)`` or
-    ``on_error(message)`` is then called on the GUI thread. When no task is waiting and
+    ``on_error(message)`` is then called on the GUI thread. ``submit_job(gen_fn, on_yield, on_done,
+    on_error)`` runs a generator one value at a time between tasks (see ``Job``): a load or a device
+    switch submitted meanwhile runs between two of its values. When no task is waiting and
     ``stepper.wants_step()`` is true, the engine calls ``stepper.step()``; the stepper reports its
     own errors (as data in its state). When there is neither, and ``stepper.has_idle_work()`` (optional) is
     true, it calls ``stepper.idle_work()`` (one short unit of deferred work, e.g. classifying a step that was
@@ -63,6 +118,7 @@ class Engine(QThread):
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._cv = threading.Condition()
         self._tasks: deque = deque()
+        self._jobs: deque = deque()
         self._stop = False
         self._closed = False
         self.busy = False
@@ -79,6 +135,20 @@ class Engine(QThread):
             self._tasks.append((fn, on_done, on_error))
             self._cv.notify_all()
 
+    def submit_job(self, gen_fn: Callable[[], Any], on_yield: Callable[[Any], None] | None = None,
+                   on_done: Callable[[Any], None] | None = None,
+                   on_error: Callable[[str], None] | None = None) -> Job:
+        """Run the generator ``gen_fn()`` on the engine thread (created there), delivering its newest
+        yielded value to ``on_yield`` on the GUI thread. Returns the ``Job`` (``cancel()``, ``latest``)."""
+        job = Job(gen_fn, on_yield, on_done, on_error)
+        with self._cv:
+            if self._stop:
+                job.cancelled = True
+                return job
+            self._jobs.append(job)
+            self._cv.notify_all()
+        return job
+
     def wake(self) -> None:
         """Re-check the stepper now (after the GUI changed the chain state)."""
         with self._cv:
@@ -87,13 +157,15 @@ class Engine(QThread):
     def pending(self) -> int:
         """Number of queued tasks plus the one running."""
         with self._cv:
-            return len(self._tasks) + (1 if self.busy else 0)
+            return len(self._tasks) + len(self._jobs) + (1 if self.busy else 0)
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop after the current task or step, drop queued tasks and join the thread."""
         with self._cv:
             self._stop = True
             self._tasks.clear()
+            for job in self._jobs:
+                job.cancelled = True
             self._cv.notify_all()
         self._closed = True
         if self.isRunning():
@@ -104,6 +176,38 @@ class Engine(QThread):
         if self._closed or callback is None:
             return
         callback(payload)
+
+    def _on_job_value(self, job: Job, _payload) -> None:
+        value = job._take()
+        if not self._closed and not job.cancelled and job.on_yield is not None:
+            job.on_yield(value)
+
+    def _advance(self, job: Job) -> None:
+        """One ``next()`` of ``job`` (engine thread); finishes, fails or re-queues it."""
+        if job.cancelled:
+            if job._gen is not None:
+                job._gen.close()
+            return
+        try:
+            if job._gen is None:
+                job._gen = job._gen_fn()
+            value = next(job._gen)
+        except StopIteration as stop:
+            job.finished = True
+            self._deliver.emit(lambda v, job=job: job.on_done(v) if job.on_done and not job.cancelled else None,
+                               stop.value)
+            return
+        except Exception as e:  # errors come back as data
+            job.finished = True
+            if job.on_error is None:
+                traceback.print_exc()
+            self._deliver.emit(lambda m, job=job: job.on_error(m) if job.on_error and not job.cancelled else None,
+                               error_text(e))
+            return
+        if job._offer(value):
+            self._deliver.emit(lambda p, job=job: self._on_job_value(job, p), None)
+        with self._cv:
+            self._jobs.append(job)
 
     # ---- engine thread ---------------------------------------------------------------------------
     def _want_step(self) -> bool:
@@ -118,7 +222,7 @@ class Engine(QThread):
         while True:
             with self._cv:
                 idle = False
-                while not self._stop and not self._tasks and not self._want_step():
+                while not self._stop and not self._tasks and not self._jobs and not self._want_step():
                     idle = self._has_idle_work()
                     if idle:
                         break
@@ -126,7 +230,8 @@ class Engine(QThread):
                 if self._stop:
                     break
                 task = self._tasks.popleft() if self._tasks else None
-                if task is not None or self._want_step():
+                job = self._jobs.popleft() if task is None and self._jobs else None
+                if task is not None or job is not None or self._want_step():
                     idle = False
                 self.busy = not idle
             try:
@@ -140,6 +245,8 @@ class Engine(QThread):
                         self._deliver.emit(on_error, error_text(e))
                     else:
                         self._deliver.emit(on_done, result)
+                elif job is not None:
+                    self._advance(job)
                 elif idle:
                     try:
                         self.stepper.idle_work()

@@ -1,7 +1,6 @@
 """Fixtures for the backend tests; the tiny models themselves live in ``tinymodels.py`` (a uniquely named
 module, so test files can import it whichever ``conftest`` pytest loaded last)."""
 import pytest
-
 from tinymodels import diffusers_unet, tiny_model
 
 

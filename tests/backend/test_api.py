@@ -3,10 +3,9 @@ import math
 
 import pytest
 import torch
+from tinymodels import SHAPE, fn_model, tiny_model
 
 from genviz.backend import SAMPLERS, ChainStep, chain, get_sampler, initial_noise, sample, samplers_for
-
-from tinymodels import SHAPE, fn_model, tiny_model
 
 SAMPLER_NAMES = ["ddpm", "ddim", "ode-euler", "ode-heun"]
 

@@ -5,13 +5,19 @@ import math
 
 import pytest
 import torch
-
-from genviz.backend import (CheckpointInfo, DiffusionModel, list_checkpoints, load_checkpoint, read_metadata, sample,
-                            save_checkpoint)
-from genviz.backend import checkpoints
-from genviz.backend.checkpoints import FORMAT, FORMAT_VERSION
-
 from tinymodels import SHAPE, save_tiny, tiny_metadata, tiny_unet
+
+from genviz.backend import (
+    CheckpointInfo,
+    DiffusionModel,
+    checkpoints,
+    list_checkpoints,
+    load_checkpoint,
+    read_metadata,
+    sample,
+    save_checkpoint,
+)
+from genviz.backend.checkpoints import FORMAT, FORMAT_VERSION
 
 X = torch.randn(3, *SHAPE, generator=torch.Generator().manual_seed(0))
 T = torch.tensor([0, 417, 999])

@@ -4,11 +4,10 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from genviz.backend.conditioning import (image_to_model, lowpass, mask_to_model, sdedit, t0_to_timestep)
-from genviz.backend.samplers import make_timesteps
-
 from tinymodels import denoiser_model, tiny_model
+
+from genviz.backend.conditioning import image_to_model, mask_to_model, sdedit, t0_to_timestep
+from genviz.backend.samplers import make_timesteps
 
 
 def _drawing(shape=(8, 8), seed=0):

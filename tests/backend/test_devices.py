@@ -1,10 +1,9 @@
 """Devices: resolve_device, model.to() and chains that continue across a move."""
 import pytest
 import torch
+from tinymodels import save_tiny, tiny_model
 
 from genviz.backend import chain, load_checkpoint, resolve_device
-
-from tinymodels import save_tiny, tiny_model
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_MPS = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())

@@ -1,8 +1,14 @@
 """The synthetic mouse-style drawings: measuring set on disk, random and crude generators."""
 import numpy as np
 
-from genviz.backend.drawings import (crude_drawing_set, draw_strokes, downsample, load_drawing_set,
-                                     make_drawing_set, random_drawings)
+from genviz.backend.drawings import (
+    crude_drawing_set,
+    downsample,
+    draw_strokes,
+    load_drawing_set,
+    make_drawing_set,
+    random_drawings,
+)
 
 
 def test_drawing_set_round_trip(tmp_path):

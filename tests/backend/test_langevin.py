@@ -1,11 +1,19 @@
 """Langevin samplers: stationary laws, conventions, acceptance, annealing, divergence, PC on mnist-ddpm."""
-import math
 
 import pytest
 import torch
 
-from genviz.backend import (ChainDiverged, EnergyModel, ReplayBuffer, ScoreModel, chain, get_sampler,
-                            list_checkpoints, load_checkpoint, sample)
+from genviz.backend import (
+    ChainDiverged,
+    EnergyModel,
+    ReplayBuffer,
+    ScoreModel,
+    chain,
+    get_sampler,
+    list_checkpoints,
+    load_checkpoint,
+    sample,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,15 @@ from latenttiny import save_latent_ckpts, tiny_gan, tiny_vae
 from tinymodels import tiny_model
 
 from genviz.backend import chain, load_checkpoint, sample
-from genviz.backend.interpolation import (DDIMLatent, DecoderLatent, endpoint_latent, frame_steps, interpolate,
-                                          latent_space, load_image)
+from genviz.backend.interpolation import (
+    DDIMLatent,
+    DecoderLatent,
+    endpoint_latent,
+    frame_steps,
+    interpolate,
+    latent_space,
+    load_image,
+)
 from genviz.backend.inversion import ddim_invert
 from genviz.backend.samplers import make_timesteps
 
@@ -192,8 +199,9 @@ def test_ddim_latent_does_not_take_the_checkpoints_trailing_spacing():
     """A checkpoint may sample with "trailing" timesteps (mnist-ddpm does): they start at t = T-1, where a cosine
     schedule's ᾱ is ~1e-9 and unclipped DDIM decoding diverges. The DDIM latent keeps the sampler's own spacing
     unless told, so its decode is the documented `genviz sample --sampler ddim --eta 0 --param clip_sample=false`."""
-    from genviz.backend.interpolation import DDIMLatent
     from tinymodels import tiny_model
+
+    from genviz.backend.interpolation import DDIMLatent
     model = tiny_model(schedule="squaredcos_cap_v2")
     model.metadata["sampler"] = {"name": "ddim", "steps": 10, "eta": 1.0, "timestep_spacing": "trailing"}
     space = DDIMLatent(model)
@@ -205,6 +213,7 @@ def test_ddim_latent_does_not_take_the_checkpoints_trailing_spacing():
 def test_load_image_with_a_model_follows_its_ink_convention(tmp_path):
     """A black-on-white drawing given for an MNIST model is inverted to white-on-black, as on the canvas."""
     from PIL import Image
+
     from genviz.backend import load_checkpoint
     m = load_checkpoint("mnist-vae", device="cpu")
     a = np.full((56, 56), 255, np.uint8)

@@ -5,11 +5,9 @@ import pickle
 
 import pytest
 import torch
-
-from genviz.backend import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
-from genviz.backend import checkpoints
-
 from tinymodels import save_tiny, tiny_metadata, tiny_unet
+
+from genviz.backend import CheckpointError, checkpoints, load_checkpoint, read_metadata, save_checkpoint
 
 
 def refused(path, match=None):

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from genviz.backend.schedules import (SCHEDULES, alphas_cumprod_from_betas, make_betas,
-                                      sigmas_from_alphas_cumprod)
+from genviz.backend.schedules import SCHEDULES, alphas_cumprod_from_betas, make_betas, sigmas_from_alphas_cumprod
 
 diffusers = pytest.importorskip("diffusers")
 

@@ -8,10 +8,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from tinymodels import fn_model, tiny_model
 
 from genviz.backend import chain
-
-from tinymodels import fn_model, tiny_model
 
 ACP = np.cumprod(1 - np.linspace(1e-4, 0.02, 1000, dtype=np.float64))
 X = torch.tensor([[-2.0, -0.3, 0.05, 1.5], [0.7, -1.1, 2.5, 0.0]])

@@ -14,10 +14,9 @@ Two kinds of check:
 """
 import pytest
 import torch
+from tinymodels import SHAPE, denoiser_model, tiny_model
 
 from genviz.backend import chain
-
-from tinymodels import SHAPE, denoiser_model, tiny_model
 
 diffusers = pytest.importorskip("diffusers")
 

@@ -15,6 +15,7 @@ TINY_META = {
 def ckpt_dir(tmp_path_factory):
     """A checkpoints folder holding one tiny random diffusion model, ``tiny-ddpm``."""
     import torch
+
     from genviz.backend import save_checkpoint
     from genviz.backend.nets.unet import UNet
     torch.manual_seed(0)

@@ -229,7 +229,6 @@ def test_sdedit_error_from_the_shell(bundled, tmp_path):
 
 def test_sample_langevin_flags_match_api(bundled, tmp_path):
     """--step-size / --temperature / --convention reach the sampler under the API's names."""
-    import torch
     from genviz.backend import load_checkpoint, sample
     out = tmp_path / "ula.npz"
     assert main(["sample", "tiny-ddpm", "--sampler", "ula", "--steps", "3", "--n", "2", "--seed", "4",
@@ -257,7 +256,9 @@ def test_sample_langevin_flag_errors(bundled, tmp_path, args, needle):
 
 def test_sdedit_with_ilvr_and_guidance(bundled, tmp_path, capsys, monkeypatch):
     import shutil
+
     import torch
+
     from genviz.backend import save_checkpoint
     from genviz.backend.nets.classifier import DigitCNN
     d = tmp_path / "ck"

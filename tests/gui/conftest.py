@@ -21,6 +21,7 @@ TINY_META = {
 def ckpt_dir(tmp_path_factory):
     """A checkpoint folder with tiny.safetensors and a tiny (random) mnist-classifier."""
     import torch
+
     from genviz.backend import save_checkpoint
     from genviz.backend.nets.classifier import DigitCNN
     from genviz.backend.nets.unet import UNet

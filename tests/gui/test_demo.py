@@ -15,11 +15,13 @@ from genviz.presets import PresetError, get_preset, list_presets, presentation_c
 def demo_ckpts(ckpt_dir, tmp_path, monkeypatch):
     """Tiny stand-ins named like the bundled models, so presets run in seconds; slow motion off."""
     import shutil
+
+    from safetensors.torch import load_file
+
     import genviz.backend.checkpoints as ck
     import genviz.gui.panels.chain as chain_mod
     from genviz.backend import read_metadata, save_checkpoint
     from genviz.backend.nets.energy import ConvEnergy
-    from safetensors.torch import load_file
     d = tmp_path / "bundled"
     d.mkdir()
     shutil.copy(ckpt_dir / "mnist-classifier.safetensors", d)

@@ -197,6 +197,7 @@ def test_exports(window, qtbot, tmp_path):
 
 def test_screenshot_mode(tiny_ckpt, tmp_path, qapp):
     from PIL import Image
+
     from genviz.gui.app import run_gui
     out = tmp_path / "shot.png"
     assert run_gui(tiny_ckpt, screenshot=str(out)) == 0
@@ -236,6 +237,7 @@ def test_step_grid_sampler_and_grid_mismatch(window, qtbot):
 
 def test_recent_files_and_drop(window, qtbot, tiny_ckpt):
     from pathlib import Path
+
     from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
     from PySide6.QtGui import QDropEvent
     assert window.recent_files()[0] == str(Path(tiny_ckpt).resolve())

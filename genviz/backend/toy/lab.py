@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from .density import Grid, evaluate_on_grid, log_normaliser, normalised_density

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import os
 import time
@@ -87,6 +86,7 @@ def train(out: str | Path = "checkpoints/mnist-ddpm.safetensors", iters: int = D
     stages = []
     if resume:
         from safetensors.torch import load_file
+
         from ..checkpoints import read_metadata
         net.load_state_dict(load_file(resume))
         prev = read_metadata(resume)["training"]

@@ -11,16 +11,28 @@ import time
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QSlider, QSpinBox, QSplitter, QStackedWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..widgets.caption import make_caption
 from ..captions import chain_caption
 from ..chain_runner import ChainRunner, LoadedModel
 from ..chain_state import ChainState
 from ..engine import Engine
 from ..export import save_chain_gif, save_grid_png
+from ..widgets.caption import make_caption
 from ..widgets.drift_noise import DriftNoiseView
 from ..widgets.image_grid import ImageGrid
 from ..widgets.param_form import ParamForm
