@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .presets import PANELS
+from .panels import panel_keys
 
 RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
@@ -35,45 +35,50 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-# Langevin-type sampler parameters with their own flags (any other: --param NAME=VALUE)
-SAMPLER_FLAGS = (("--step-size", float, "Langevin step size (alpha, or eta with --convention B)"),
-                 ("--convention", str, "ULA/MALA convention: A (x + a grad log p + sqrt(2a) xi) or B (x - (eta/2) grad E + sqrt(eta) xi)"),
-                 ("--temperature", float, "Langevin temperature T (noise sqrt(2aT) xi)"),
-                 ("--noise-scale", float, "multiplies the Langevin noise term (1 = theory)"),
-                 ("--init", str, "where Langevin chains start: gaussian, uniform, data, buffer"),
-                 ("--steps-per-level", int, "annealed Langevin: steps K per noise level"),
-                 ("--epsilon", float, "annealed Langevin: alpha_i = epsilon sigma_i^2 / sigma_L^2"),
-                 ("--sigma-max", float, "annealed Langevin: largest noise level"),
-                 ("--sigma-min", float, "annealed Langevin: smallest noise level"),
-                 ("--snr", float, "predictor-corrector: corrector signal-to-noise ratio"))
+SAMPLER_COMMANDS = ("sample", "eval")  # commands whose parser gets a flag for every sampler parameter
 
 
-def _sampler_options(p) -> None:
-    for flag, typ, help_ in SAMPLER_FLAGS:
-        p.add_argument(flag, type=typ, help=help_)
-
-
-def _flag_params(a) -> dict:
-    """The sampler parameters given by their own flags (``--step-size`` -> ``step_size``)."""
-    out = {}
-    for flag, _, _ in SAMPLER_FLAGS:
-        key = flag[2:].replace("-", "_")
-        v = getattr(a, key, None)
-        if v is not None:
-            out[key] = v
-    if getattr(a, "eta", None) is not None:
-        out["eta"] = a.eta
+def sampler_flags() -> list[tuple[str, str, type, str]]:
+    """``(flag, param name, type, help)`` for every parameter of every registered sampler, generated from the
+    samplers' ``Param`` declarations (the one place): ``step_size`` -> ``--step-size``. A parameter that several
+    samplers share gets one flag; its help names them. Imports the samplers (and torch)."""
+    from .backend.samplers import SAMPLERS
+    seen: dict[str, list] = {}
+    for spec in SAMPLERS.values():
+        for prm in spec.params:
+            entry = seen.setdefault(prm.name, [prm, []])
+            entry[1].append(spec.name)
+    types = {"int": int, "float": float}
+    out = []
+    for name, (prm, users) in seen.items():
+        choices = f" ({'/'.join(map(str, prm.choices))})" if prm.kind == "choice" else ""
+        out.append((f"--{name.replace('_', '-')}", name, types.get(prm.kind, str),
+                    f"{prm.help}{choices} [{', '.join(users)}]"))
     return out
 
 
-def _parser() -> argparse.ArgumentParser:
+def _sampler_options(p) -> None:
+    for flag, name, typ, help_ in sampler_flags():
+        p.add_argument(flag, dest=f"sampler_param_{name}", metavar=name.upper(), type=typ, help=help_)
+
+
+def _flag_params(a) -> dict:
+    """The sampler parameters given by their own flags (``--step-size 0.1`` -> ``{"step_size": 0.1}``)."""
+    prefix = "sampler_param_"
+    return {k[len(prefix):]: v for k, v in vars(a).items() if k.startswith(prefix) and v is not None}
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser. Sampler flags (``sampler_flags``) are added only for ``command`` in
+    ``SAMPLER_COMMANDS``, so other commands (and ``genviz --help``) do not import torch."""
+    with_flags = command in SAMPLER_COMMANDS
     p = _Parser(prog="genviz", description="Desktop explorer for deep generative models. "
                 "With no command (or only gui options), opens the app on the bundled default model (mnist-ddpm).")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     g = sub.add_parser("gui", help="open the app")
     g.add_argument("checkpoint", nargs="?", default=None, help="bundled name or path (default: mnist-ddpm)")
-    g.add_argument("--panel", choices=PANELS, default="chain")
+    g.add_argument("--panel", choices=panel_keys(), default="chain")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--screenshot", metavar="PNG", help="run the panel's default action, save a PNG of the window, exit")
     g.add_argument("--preset", metavar="NAME", help="open a demo preset (see `genviz presets`)")
@@ -81,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the demo presets")
     pr.add_argument("--json", action="store_true", help="print a JSON list")
+
+    sm = sub.add_parser("samplers", help="list every sampler: name, label, kind, families, parameters")
+    sm.add_argument("--json", action="store_true", help="print a JSON list")
 
     ls = sub.add_parser("list", help="list the bundled checkpoints")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
@@ -94,8 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, help="number of chain steps")
     s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--eta", type=float, help="DDIM eta (>= 0)")
-    _sampler_options(s)
+    if with_flags:
+        _sampler_options(s)
     s.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other sampler parameter, e.g. --param clip_sample=false (repeatable)")
     s.add_argument("--device", default="auto")
@@ -107,10 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--n", type=int, default=500)
     ev.add_argument("--sampler", help="sampler name (default: the checkpoint's default sampler)")
     ev.add_argument("--steps", type=int, help="number of chain steps (default: the checkpoint's)")
-    ev.add_argument("--eta", type=float, help="DDIM eta (>= 0)")
     ev.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="any other sampler parameter (repeatable)")
-    _sampler_options(ev)
+    if with_flags:
+        _sampler_options(ev)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--device", default="auto")
     ev.add_argument("--json", metavar="PATH", help="also write the report as JSON")
@@ -419,6 +427,23 @@ def cmd_gui(a) -> int:
                    preset=a.preset, session=a.session)
 
 
+def cmd_samplers(a) -> int:
+    from .backend.samplers import SAMPLERS
+    rows = [{"name": s.name, "label": s.title, "kind": s.kind, "families": list(s.families()),
+             "stochastic": s.stochastic, "description": s.description,
+             "params": [{"name": p.name, "kind": p.kind, "default": p.default, "help": p.help,
+                         **({"minimum": p.minimum} if p.minimum is not None else {}),
+                         **({"maximum": p.maximum} if p.maximum is not None else {}),
+                         **({"choices": list(p.choices)} if p.choices else {})} for p in s.params]}
+            for s in SAMPLERS.values()]
+    if a.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            print(f"{r['name']:<15}{r['label']:<38}{r['kind']:<11}{', '.join(r['families'])}")
+    return 0
+
+
 def cmd_presets(a) -> int:
     from .presets import list_presets
     presets = list_presets()
@@ -435,10 +460,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["gui", *argv]  # `genviz [--panel P] [--screenshot PNG] ...` is `genviz gui ...`
-    a = _parser().parse_args(argv)
+    a = _parser(argv[0] if argv else None).parse_args(argv)
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
                 "train": cmd_train, "bench": cmd_bench,
-                "presets": cmd_presets, "interpolate": cmd_interpolate, "sdedit": cmd_sdedit}
+                "presets": cmd_presets, "samplers": cmd_samplers, "interpolate": cmd_interpolate, "sdedit": cmd_sdedit}
     try:
         return handlers[a.command](a)
     except KeyboardInterrupt:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .panels import panel_keys
+
 PRESET_DIR = Path(__file__).resolve().parents[1] / "resources" / "presets"
 PRESENTATION_CONFIG = Path(__file__).resolve().parents[1] / "resources" / "presentation.json"
-PANELS = ("chain", "interpolation", "density", "canvas")
 REQUIRED = ("name", "title", "description", "checkpoint", "panel", "state")
 
 
@@ -28,8 +29,8 @@ def _check(data, path: Path) -> dict:
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise PresetError(f"{path.name}: missing {', '.join(missing)}")
-    if data["panel"] not in PANELS:
-        raise PresetError(f"{path.name}: unknown panel {data['panel']!r} (expected one of {', '.join(PANELS)})")
+    if data["panel"] not in panel_keys():
+        raise PresetError(f"{path.name}: unknown panel {data['panel']!r} (expected one of {', '.join(panel_keys())})")
     if not isinstance(data["state"], dict):
         raise PresetError(f"{path.name}: 'state' must be an object")
     return data

@@ -44,9 +44,9 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
             out-of-range parameter, bad steps/n/t_start, or x_init of the wrong shape.
     """
     spec = get_sampler(sampler)
-    if model.family not in spec.families:
+    if not spec.runs_on(model.traits):
         raise ValueError(f"sampler {sampler!r} does not apply to a {model.family} model "
-                         f"(it serves: {', '.join(spec.families)})")
+                         f"(it serves: {', '.join(spec.families()) or 'no bundled family'})")
     kw = sampler_settings(sampler, params)
     steps = int(steps)
     if steps < 1:

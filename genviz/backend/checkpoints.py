@@ -29,7 +29,6 @@ FORMAT = "genviz-checkpoint"
 FORMAT_VERSION = 1
 METADATA_KEY = "genviz"
 CHECKPOINT_DIR = Path(os.environ.get("GENVIZ_CHECKPOINTS", Path(__file__).resolve().parents[2] / "checkpoints"))
-FAMILIES = ("diffusion", "ebm", "score", "vae", "gan", "flow", "classifier")
 
 
 class CheckpointError(Exception):
@@ -55,17 +54,6 @@ class CheckpointInfo:
         d = asdict(self)
         d["data_shape"] = list(self.data_shape)
         return d
-
-
-def _network_classes() -> dict:
-    from .nets.classifier import DigitCNN
-    from .nets.energy import ConvEnergy
-    from .nets.latent import ConvVAE, DCGANGenerator
-    from .nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
-    from .nets.unet import UNet
-    return {"UNet": UNet, "DigitCNN": DigitCNN, "ConvEnergy": ConvEnergy, "ConvVAE": ConvVAE,
-            "DCGANGenerator": DCGANGenerator, "ToyEnergyMLP": ToyEnergyMLP, "ToyEpsMLP": ToyEpsMLP,
-            "ToySplineFlow": ToySplineFlow, "ToyVAE": ToyVAE, "ToyGAN": ToyGAN}
 
 
 def save_checkpoint(path, state_dict: dict, metadata: dict) -> Path:
@@ -160,8 +148,9 @@ def _check_meta(path: Path, meta) -> None:
         raise CheckpointError(f"{path}: format version {meta.get('format_version')} is newer than this genviz "
                               f"reads ({FORMAT_VERSION})")
     fam = meta.get("family")
-    if fam not in FAMILIES:
-        raise CheckpointError(f"{path}: unknown or missing family {fam!r} (known: {', '.join(FAMILIES)})")
+    from .registry import family_names
+    if not isinstance(fam, str) or fam not in family_names():
+        raise CheckpointError(f"{path}: unknown or missing family {fam!r} (known: {', '.join(family_names())})")
     if not isinstance(meta.get("network"), dict) or "class" not in meta["network"]:
         raise CheckpointError(f"{path}: metadata lacks network.class")
     if not isinstance(meta.get("data"), dict) or "shape" not in meta["data"]:
@@ -176,22 +165,14 @@ def _short(e: Exception) -> str:
 
 
 def _build(path: Path, meta: dict, state_dict: dict, device):
-    from .families import (
-        ClassifierModel,
-        DiffusionModel,
-        EnergyModel,
-        FlowModel,
-        GANModel,
-        ScoreModel,
-        ToyGANModel,
-        ToyVAEModel,
-        VAEModel,
-    )
-    classes = _network_classes()
-    net_cls = classes.get(meta["network"]["class"])
-    if net_cls is None:
-        raise CheckpointError(f"{path}: unknown network class {meta['network']['class']!r} "
-                              f"(known: {', '.join(classes)})")
+    from .registry import get_family
+    spec = get_family(meta["family"])
+    net_name = meta["network"]["class"]
+    try:
+        net_cls = spec.network_class(net_name)
+    except (KeyError, TypeError):
+        raise CheckpointError(f"{path}: unknown network class {net_name!r} for a {spec.name} model "
+                              f"(known: {', '.join(spec.networks) or 'none'})") from None
     try:
         net = net_cls(**meta["network"].get("config", {}))
     except (TypeError, ValueError) as e:
@@ -200,13 +181,7 @@ def _build(path: Path, meta: dict, state_dict: dict, device):
         net.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the network ({_short(e)})") from None
-    family_cls = {"diffusion": DiffusionModel, "classifier": ClassifierModel, "ebm": EnergyModel,
-                  "score": ScoreModel, "flow": FlowModel, "vae": VAEModel, "gan": GANModel}.get(meta["family"])
-    # 2-D toy VAEs/GANs: Gaussian decoder mean, ELBO, discriminator (genviz.backend.toy)
-    family_cls = {("vae", "ToyVAE"): ToyVAEModel, ("gan", "ToyGAN"): ToyGANModel}.get(
-        (meta["family"], meta["network"]["class"]), family_cls)
-    if family_cls is None:
-        raise CheckpointError(f"{path}: family {meta['family']!r} is not supported by this version of genviz")
+    family_cls = spec.model_class_for(net_name)
     try:
         return family_cls(net, meta, device)
     except (ValueError, TypeError) as e:  # TypeError: null where a number belongs (data.shape, range, schedule)

@@ -251,7 +251,7 @@ class DecoderLatent(LatentSpace):
     def __init__(self, model):
         super().__init__(model)
         self.latent_shape = tuple(getattr(model, "latent_shape", model.data_shape))
-        self.can_encode = model.family != "gan" and callable(getattr(model, "encode", None))
+        self.can_encode = model.traits.encoder
 
     def _decode_one(self, z):
         return self.model.decode(z)
@@ -324,7 +324,7 @@ def latent_space(model, steps: int | None = None) -> LatentSpace:
     model with ``decode``: ``DecoderLatent``. Raises ValueError for models without a latent (EBMs,
     score models, classifiers).
     """
-    if model.family == "diffusion":
+    if model.traits.eps:
         return DDIMLatent(model, steps=steps)
     if callable(getattr(model, "decode", None)):
         return DecoderLatent(model)

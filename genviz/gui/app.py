@@ -87,9 +87,10 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
         0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded, or the preset or session
         cannot be opened (after printing ``genviz: error: ...`` to stderr).
     """
-    from .main_window import PANELS, MainWindow
-    if panel not in PANELS:
-        print(f"genviz: error: unknown panel {panel!r} (expected one of {', '.join(PANELS)})", file=sys.stderr)
+    from ..panels import panel_keys
+    from .main_window import MainWindow
+    if panel not in panel_keys():
+        print(f"genviz: error: unknown panel {panel!r} (expected one of {', '.join(panel_keys())})", file=sys.stderr)
         return 2
     app = QApplication.instance()
     if app is None:

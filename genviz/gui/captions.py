@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-DENOISING_WORDS = {
-    "ddpm": "removed a little noise and added back a smaller amount of fresh noise (DDPM)",
-    "ddim": "removed a little noise (DDIM: bigger steps, no fresh noise unless η > 0)",
-    "ode-euler": "followed a smooth, noise-free path toward the data (probability-flow ODE, Euler)",
-    "ode-heun": "followed a smooth, noise-free path toward the data (probability-flow ODE, Heun)",
-    "pc": "removed some noise, then nudged the image toward more likely images (predictor–corrector)",
-}
+
+def _words(sampler: str, fallback: str) -> str:
+    """What one step of ``sampler`` does, in everyday words: its ``SamplerSpec.caption`` (the one place)."""
+    from ..backend.samplers import SAMPLERS
+    spec = SAMPLERS.get(sampler)
+    return spec.caption if spec is not None and spec.caption else fallback
 
 
 def _guess(probs, selected: int) -> str:
@@ -47,7 +46,7 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
         if k == 0:
             return (f"Step 0 of {total}: pure random noise. At every step the model removes a little of it; "
                     f"after {total} steps a digit remains." + branch_note)
-        what = DENOISING_WORDS.get(branch.sampler, "removed a little noise")
+        what = _words(branch.sampler, "removed a little noise")
         if k >= total:
             return (f"Finished: {total} steps turned noise into images. Scrub back to see when each one took "
                     f"shape, or branch from an earlier step to try another path." + _guess(rec.probs, selected)
@@ -59,8 +58,8 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
         return (f"Step 0 of {total}: the samples start as random noise. At every step each one moves downhill "
                 f"on the model's energy landscape, plus a little random jitter." + branch_note)
     parts = [f"Step {k} of {total}:"]
-    if branch.sampler == "gradient-flow":
-        parts.append("each sample moved straight downhill on the energy landscape (no random jitter).")
+    if rec.noise_norms is None or not any(float(v) > 0 for v in rec.noise_norms):  # a noise-free chain
+        parts.append(f"each sample {_words(branch.sampler, 'moved downhill on the energy landscape')}.")
     else:
         ratio = ""
         if rec.drift_norms is not None and rec.noise_norms is not None and selected < len(rec.drift_norms):
@@ -68,8 +67,8 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
             if n > 0:
                 ratio = (f" For sample #{selected} the push is {d / n:.2g}× the jitter"
                          + (": the model is in charge." if d > n else ": mostly random wandering.") )
-        parts.append("each sample took a push from the model toward more likely images (the drift) and a "
-                     "random jitter (the noise)." + ratio)
+        parts.append("each sample " + _words(branch.sampler, "took a push from the model toward more likely images "
+                                                      "(the drift) and a random jitter (the noise)") + "." + ratio)
     if rec.accept is not None:
         parts.append(f"{rec.accept:.0%} of the proposed moves were accepted (MALA).")
     if rec.level is not None:

@@ -69,17 +69,17 @@ def available_devices() -> list[str]:
 
 
 def load_model(name_or_path: str, device: str = "auto") -> LoadedModel:
-    """Load a checkpoint and, for MNIST image models that sample (diffusion, energy, score), the bundled
-    digit classifier."""
+    """Load a checkpoint and, for MNIST image models with a chain sampler, the bundled digit classifier."""
     configure_torch()
     from genviz.backend import list_checkpoints, load_checkpoint, samplers_for
     model = load_checkpoint(name_or_path, device=device)
     classifier, note = None, ""
-    if model.family in ("diffusion", "ebm", "score") and model.dataset == "mnist":
+    from genviz.panels import get_panel
+    if model.dataset == "mnist" and get_panel("chain").supports(model):
         if any(i.name == CLASSIFIER_NAME for i in list_checkpoints()):
             try:
                 clf = load_checkpoint(CLASSIFIER_NAME, device=str(model.device))
-                if clf.family == "classifier" and tuple(clf.data_shape) == tuple(model.data_shape):
+                if clf.traits.classifier and tuple(clf.data_shape) == tuple(model.data_shape):
                     classifier = clf
             except Exception as e:  # the chain works without it
                 note = f"digit classifier not loaded: {e}"

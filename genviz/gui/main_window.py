@@ -8,16 +8,11 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
 
-from ..presets import PANELS
+from ..panels import PANELS, get_panel
 from .chain_runner import LoadedModel, list_bundled, load_model
 from .demo import DemoController
 from .engine import Engine
-from .panels.canvas import CanvasPanel
-from .panels.chain import ChainPanel
 from .panels.checkpoints import CheckpointBrowser
-from .panels.density import DensityPanel
-from .panels.interpolation import InterpolationPanel
-from .panels.placeholders import PlaceholderPanel
 
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)"
 MAX_RECENT = 8
@@ -52,25 +47,15 @@ class MainWindow(QMainWindow):
         self.loading = False
         self._closing = False
         self.engine = Engine(self)
-        self.chain_panel = ChainPanel(self.engine)
-        self.engine.stepper = self.chain_panel.runner
-        self.chain_panel.message.connect(self.show_message)
-
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.chain_panel, "Chain")
-        self.interpolation_panel = InterpolationPanel(self.engine)
-        self.interpolation_panel.message.connect(self.show_message)
-        self.tabs.addTab(self.interpolation_panel, "Interpolation")
-        self.canvas_panel = CanvasPanel(self.engine)
-        self.canvas_panel.message.connect(self.show_message)
-        self.density_panel = DensityPanel(self.engine)
-        self.density_panel.message.connect(self.show_message)
-        self.placeholders = {k: PlaceholderPanel(k) for k in PANELS[2:] if k not in ("canvas", "density")}
-        self.tabs.addTab(self.density_panel, self.density_panel.title)
-        for k, p in self.placeholders.items():
-            self.tabs.addTab(p, p.title)
-        self.tabs.addTab(self.canvas_panel, "Canvas")
+        self._panels: dict = {}
+        for spec in PANELS:  # the one list of panels (genviz.panels)
+            panel = spec.widget_class()(self.engine)
+            panel.message.connect(self.show_message)
+            self._panels[spec.key] = panel
+            self.tabs.addTab(panel, spec.title)
+        self.engine.stepper = self.chain_panel.runner
         self.setCentralWidget(self.tabs)
 
         self.browser = CheckpointBrowser()
@@ -200,12 +185,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"device: <b>{m.device}</b>")
         self._set_device_choices(ld.devices)
         self.browser.set_model(ld)
-        for p in self.placeholders.values():
-            p.set_model(m)
-        self.density_panel.set_model(m)
-        self.chain_panel.set_model(ld, start=False)
-        self.interpolation_panel.set_model(ld)
-        self.canvas_panel.set_model(ld)
+        for panel in self._panels.values():
+            panel.set_model(ld)
         autorun = self.autorun if getattr(self, "_autorun_once", None) is None else self._autorun_once
         self._autorun_once = None
         if not (autorun and self.run_default_action(batch=self.chain_panel.batch_spin.value())):
@@ -262,23 +243,29 @@ class MainWindow(QMainWindow):
 
     # ---- panels, messages, default action ---------------------------------------------------------
     def panels(self) -> dict:
-        """The panel widgets by name (chain, interpolation, density, canvas)."""
-        return {"chain": self.chain_panel, "interpolation": self.interpolation_panel, **self.placeholders,
-                "density": self.density_panel, "canvas": self.canvas_panel}
+        """The panel widgets by key, in tab order (``genviz.panels.PANELS``)."""
+        return dict(self._panels)
+
+    def __getattr__(self, name: str):
+        # ``window.chain_panel`` etc.: the panel registered under that key
+        if name.endswith("_panel") and "_panels" in self.__dict__:
+            key = name[:-len("_panel")]
+            if key in self.__dict__["_panels"]:
+                return self.__dict__["_panels"][key]
+        raise AttributeError(name)
 
     def set_panel(self, name: str) -> None:
         """Show the panel ``name`` (chain, interpolation, density, canvas; ``start`` for the start page)."""
         if name == "start":
             self.tabs.setCurrentWidget(self.demo.start_page)
             return
-        if name not in PANELS:
-            raise ValueError(f"unknown panel {name!r}; expected one of {', '.join(PANELS)}")
-        self.tabs.setCurrentWidget(self.panels()[name])
+        get_panel(name)  # ValueError for an unknown key
+        self.tabs.setCurrentWidget(self._panels[name])
 
     def current_panel(self) -> str:
         """Name of the shown panel (``start`` for the start page)."""
         current = self.tabs.currentWidget()
-        return next((k for k, w in self.panels().items() if w is current), "start")
+        return next((k for k, w in self._panels.items() if w is current), "start")
 
     def show_message(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""
@@ -297,34 +284,16 @@ class MainWindow(QMainWindow):
             self.speed_label.setText("")
 
     def run_default_action(self, batch: int = 16) -> bool:
-        """Run the shown panel's default action: for the chain, the default sampler over the whole
-        chain with ``batch`` samples; for the canvas, SDEdit on the drawing (the bundled example when
-        the canvas is blank). Returns False when the panel has nothing to run."""
-        if self.current_panel() == "canvas":
-            return self.canvas_panel.run_default()
-        if self.current_panel() == "chain" and self.chain_panel.supported():
-            self.chain_panel.batch_spin.setValue(batch)
-            self.chain_panel.reset(run=True)
-            return True
-        if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
-            self.interpolation_panel.run()
-            self.interpolation_panel.refresh_picker()
-            return True
-        if self.current_panel() == "density":
-            return self.density_panel.run_default()
-        return False
+        """Run the shown panel's default action (``panel.run_default(batch)``: for the chain, the default sampler
+        over the whole chain with ``batch`` samples; for the canvas, SDEdit on the drawing...). Returns False when
+        the panel has nothing to run (or the start page is shown)."""
+        panel = self._panels.get(self.current_panel())
+        return bool(panel is not None and panel.run_default(batch))
 
     def default_action_done(self) -> bool:
-        """True once the default action has finished (nothing queued, chain finished)."""
-        if self.current_panel() == "interpolation" and self.interpolation_panel.supported():
-            return self.interpolation_panel.done() and self.interpolation_panel.status != "running"
-        if self.current_panel() == "canvas":
-            return self.engine.pending() == 0 and not self.canvas_panel.busy
-        if self.current_panel() == "density":
-            return self.engine.pending() == 0 and self.density_panel.default_done()
-        if self.current_panel() != "chain" or not self.chain_panel.supported():
-            return self.engine.pending() == 0
-        return self.engine.pending() == 0 and self.chain_panel.state.status in ("done", "stopped")
+        """True once the default action has finished (nothing queued on the engine, the panel done)."""
+        panel = self._panels.get(self.current_panel())
+        return self.engine.pending() == 0 and (panel is None or panel.default_done())
 
     def chain_sample_to_endpoint(self) -> None:
         """Interpolation ▸ Use the chain's selected sample: its latest state becomes the interpolation
@@ -385,11 +354,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the chain and the engine thread (waits for the current step to finish)."""
         self.speed_timer.stop()
-        self.chain_panel.timer.stop()
-        self.chain_panel.state.stop()
-        self.interpolation_panel.shutdown()
-        self.canvas_panel.shutdown()
-        self.density_panel.shutdown()
+        for panel in self._panels.values():
+            panel.shutdown()
         self.engine.shutdown()
 
     def closeEvent(self, ev) -> None:  # noqa: N802

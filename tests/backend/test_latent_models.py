@@ -29,7 +29,8 @@ def test_checkpoint_round_trip_and_decode_sampler(ckpts, name):
     m = load_checkpoint(ckpts[name])
     assert m.family == name.split("-")[1]
     assert m.default_sampler["name"] == "decode"
-    assert "interpolation" in m.capabilities()
+    from genviz.panels import get_panel
+    assert get_panel("interpolation").supports(m) and not get_panel("chain").supports(m)
     x = sample(m, n=5, seed=3)
     assert x.shape == (5, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
     # seed s -> z_s = randn(latent_shape, generator seeded s); n samples decode one (n, *latent_shape) draw
@@ -152,9 +153,13 @@ def test_latent_space_refuses_models_without_latent():
 
 
 def test_flow_like_model_plugs_in():
-    """Any model with decode/encode/latent_shape (e.g. a normalising flow) is a DecoderLatent."""
+    """Any model whose traits declare a latent and an encoder (decode/encode/latent_shape, e.g. a normalising
+    flow) is a DecoderLatent."""
+    from genviz.backend.registry import traits as make_traits
+
     class Flow:
         name, family, data_shape, latent_shape = "flow", "flow", (1, 2, 2), (1, 2, 2)
+        traits = make_traits("flow", latent=True, encoder=True)
         def decode(self, z): return 2 * z
         def encode(self, x): return x / 2
         def to_unit(self, x): return x.clamp(0, 1)

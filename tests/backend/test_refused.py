@@ -104,9 +104,10 @@ def test_weights_that_do_not_match_the_network(tmp_path):
 
 
 def test_family_known_but_not_loadable(tmp_path):
-    # a GAN family file whose metadata gives no latent shape (and whose network has none) is refused
+    # a GAN family file naming a network that family does not load (a U-Net) is refused before anything is built,
+    # and the message lists the networks the family loads (from the family registry)
     p = save_checkpoint(tmp_path / "gan.safetensors", tiny_unet().state_dict(), {**tiny_metadata(), "family": "gan"})
-    refused(p, "latent.shape")
+    refused(p, "unknown network class 'UNet' for a gan model (known: DCGANGenerator, ToyGAN)")
 
 
 def test_pt_without_sidecar(tmp_path):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
+from genviz.backend.samplers import get_sampler
 from genviz.gui.main_window import MainWindow
-from genviz.gui.panels.chain import plot_keys
 
 
 @pytest.fixture
@@ -35,10 +35,11 @@ def ebm_window(qtbot, ckpt_dir, monkeypatch):
 
 
 def test_plot_keys():
-    assert plot_keys("ddim", "timesteps", "diffusion", True) == ("t", "x_norm", "eps_norm", "p_final")
-    assert plot_keys("ula", "steps", "ebm", False) == ("energy", "grad_norm", "x_norm")
-    assert plot_keys("mala", "steps", "ebm", True) == ("energy", "grad_norm", "accept", "p_final")
-    assert plot_keys("annealed", "steps", "diffusion", False) == ("grad_norm", "sigma")
+    # each sampler's plots come from its SamplerSpec; "energy" only for models with an energy
+    assert get_sampler("ddim").plots(has_energy=False, has_classifier=True) == ("t", "x_norm", "eps_norm", "p_final")
+    assert get_sampler("ula").plots(has_energy=True) == ("energy", "grad_norm", "x_norm")
+    assert get_sampler("mala").plots(has_energy=True, has_classifier=True) == ("energy", "grad_norm", "accept", "p_final")
+    assert get_sampler("annealed").plots(has_energy=False) == ("grad_norm", "sigma")
 
 
 def test_ebm_chain_steps_with_drift_and_noise(ebm_window, qtbot):

@@ -27,10 +27,11 @@ def test_window_opens_with_model(window):
     assert {"tiny", "mnist-classifier"} <= names
     assert '"name": "tiny"' in window.browser.meta_view.toPlainText()
     assert window.loaded.classifier is not None and not p.bars.isHidden()
-    # placeholders say so
-    assert "interpolation" not in window.placeholders and window.interpolation_panel.supported()
-    assert "density" not in window.placeholders and "not a 2-D toy model" in window.density_panel.model_label.text()
-    assert "canvas" not in window.placeholders and window.canvas_panel.supported()  # the canvas is real now
+    # every registered panel is a tab; the dock's "Can do" is the panels' own decision
+    assert list(window.panels()) == ["chain", "interpolation", "density", "canvas"]
+    assert window.interpolation_panel.supported() and window.canvas_panel.supported()
+    assert "not a 2-D toy model" in window.density_panel.model_label.text()
+    assert "Chain, Interpolation, Canvas" in window.browser.caps_label.text()
     rec = p.state.shown_record()
     assert rec.index == 0 and rec.x.shape == (16, 1, 28, 28) and rec.x.dtype == torch.float32
 

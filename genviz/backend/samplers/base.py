@@ -89,39 +89,104 @@ class Param:
         return value
 
 
+KINDS = ("denoising", "langevin", "annealed", "flow", "decode", "ddgan")
+"""Sampler kinds. A family's ``Traits.sampler_kinds`` says which kinds step it; a sampler has one kind:
+
+- ``denoising``: reverse diffusion over a timestep grid (DDPM, DDIM, ODE, PC, SDE); needs ε̂(x_t, t).
+- ``langevin``: a Markov chain driven by ∇log p(x) (ULA, MALA, gradient flow); needs a score or an energy.
+- ``annealed``: Langevin over decreasing noise levels (NCSN); needs a noise-conditional score.
+- ``flow``: the inverse layers of a normalizing flow.
+- ``decode``: one decoder call on a prior latent (VAE, GAN).
+- ``ddgan``: the denoising diffusion GAN's few large steps (Xiao et al. 2022).
+"""
+
+
 @dataclass(frozen=True)
 class SamplerSpec:
-    """A registered sampler: its name, which families it serves, its parameters and its function.
+    """A registered sampler: the one declaration of its name, kind, parameters, words and plots.
+
+    Everything else is derived from it: the CLI's flags (from ``params``), the chain panel's form and
+    plots (``params``, ``plot_keys``), the captions (``caption``) and which models it runs on (``kind`` and
+    ``requires`` against each family's ``Traits``; ``families()`` lists them).
 
     ``fn`` is a generator function of ``ChainStep``: ``fn(model, x_init, timesteps, *, generator,
-    **params)`` when ``grid == "timesteps"`` (denoising samplers on diffusion models), or
-    ``fn(model, x_init, *, steps, generator, **params)`` when ``grid == "steps"`` (Langevin-type).
+    **params)`` when ``grid == "timesteps"`` (denoising samplers), ``fn(model, x_init, *, steps, generator,
+    **params)`` when ``grid == "steps"`` (Langevin-type), or ``fn(model, z, *, steps, generator, **params)``
+    with z (N, *model.latent_shape) drawn from the prior when ``grid == "latent"``.
+
+    Attributes:
+        name: what ``--sampler`` takes, e.g. ``"ddim"``.
+        title: the name users know, e.g. ``"DDIM"``.
+        kind: one of ``KINDS``.
+        fn: the generator function above.
+        params: its ``Param`` declarations (typed, ranged, with help).
+        stochastic: True when the seed changes the chain beyond x_init.
+        description: one line with the paper, for lists and tooltips.
+        caption: what one step does, in everyday words (completes "the model …"), for captions.
+        plot_keys: the per-step figures the chain panel plots (``ChainStep.stats`` keys, plus ``"t"``,
+            ``"energy"``, ``"grad_norm"``, ``"accept"``, ``"sigma"``); ``"energy"`` is dropped for models
+            without an energy. ``None``: derived from ``grid`` (denoising: t, ‖x_t‖, ‖ε̂‖; others ‖∇‖, ‖x‖).
+        requires: ``Traits`` flags the model must have besides the kind (e.g. ``("energy",)`` for MALA).
+        grid: how ``fn`` is called (above).
     """
 
     name: str
     title: str
-    families: tuple
+    kind: str
     fn: Callable[..., Iterator[ChainStep]]
     params: tuple
     stochastic: bool
     description: str = ""
-    grid: str = "timesteps"  # "timesteps": fn(model, x, timesteps, ...); "steps": fn(model, x, steps=..., ...);
-    # "latent": fn(model, z, steps=..., ...) with z (N, *model.latent_shape) drawn from the prior
+    caption: str = ""
+    plot_keys: tuple | None = None
+    requires: tuple = ()
+    grid: str = "timesteps"
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"sampler {self.name!r}: unknown kind {self.kind!r} (known: {', '.join(KINDS)})")
+        if self.grid not in ("timesteps", "steps", "latent"):
+            raise ValueError(f"sampler {self.name!r}: unknown grid {self.grid!r}")
 
     def param(self, name: str) -> Param:
+        """The parameter called ``name``; KeyError when this sampler has none."""
         for p in self.params:
             if p.name == name:
                 return p
         raise KeyError(name)
 
     def defaults(self) -> dict:
+        """Parameter name -> default value."""
         return {p.name: p.default for p in self.params}
+
+    def runs_on(self, traits) -> bool:
+        """True when a model with these ``Traits`` can be sampled by this sampler."""
+        return self.kind in traits.sampler_kinds and all(getattr(traits, r) for r in self.requires)
+
+    def families(self) -> tuple:
+        """Names of the registered families (``genviz.backend.registry.FAMILIES``) this sampler runs on."""
+        from ..registry import family_names, get_family
+        return tuple(n for n in family_names() if any(self.runs_on(t) for t in get_family(n).all_traits()))
+
+    def plots(self, has_energy: bool = False, has_classifier: bool = False) -> tuple:
+        """The per-step figures for a chain of this sampler: ``plot_keys`` (or the grid's default), without
+        ``"energy"`` unless the model has one, plus ``"p_final"`` for digit models (a classifier judges them)."""
+        keys = list(self.plot_keys if self.plot_keys is not None else
+                    (("t", "x_norm", "eps_norm") if self.grid == "timesteps" else ("energy", "grad_norm", "x_norm")))
+        if not has_energy and "energy" in keys:
+            keys.remove("energy")
+        if has_classifier:
+            keys.append("p_final")
+        return tuple(keys)
 
 
 SAMPLERS: dict[str, SamplerSpec] = {}
 
 
 def register(spec: SamplerSpec) -> SamplerSpec:
+    """Add ``spec`` to ``SAMPLERS`` (the one registry); ValueError when the name is taken."""
+    if spec.name in SAMPLERS and SAMPLERS[spec.name] is not spec:
+        raise ValueError(f"a sampler called {spec.name!r} is already registered")
     SAMPLERS[spec.name] = spec
     return spec
 
@@ -135,5 +200,6 @@ def get_sampler(name: str) -> SamplerSpec:
 
 
 def samplers_for(model) -> list[SamplerSpec]:
-    """The samplers that can run on ``model`` (by family)."""
-    return [s for s in SAMPLERS.values() if model.family in s.families]
+    """The samplers that can run on ``model``: those whose kind and requirements its ``traits`` meet."""
+    traits = model.traits
+    return [s for s in SAMPLERS.values() if s.runs_on(traits)]

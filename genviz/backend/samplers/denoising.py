@@ -239,23 +239,25 @@ _CLIP = Param("clip_sample", "bool", True, "clip the predicted clean sample x0_h
               "trailing timesteps on a cosine schedule: at t = T-1, ᾱ is ~1e-9 and unclipped x0_hat blows up)")
 
 register(SamplerSpec(
-    name="ddpm", title="DDPM (ancestral)", families=("diffusion",), fn=ddpm, stochastic=True,
+    name="ddpm", title="DDPM (ancestral)", kind="denoising", fn=ddpm, stochastic=True,
+    caption="removed a little noise and added back a smaller amount of fresh noise (DDPM)",
     params=(Param("variance_type", "choice", "fixed_small", "σ_t² = β̃_t (fixed_small) or β_t (fixed_large)",
                   choices=("fixed_small", "fixed_large")), _CLIP, _SPACING),
     description="Ho et al. 2020: remove a little noise, add a little fresh noise, every step."))
 register(SamplerSpec(
-    name="ddim", title="DDIM", families=("diffusion",), fn=ddim, stochastic=True,
+    name="ddim", title="DDIM", kind="denoising", fn=ddim, stochastic=True,
+    caption="removed a little noise (DDIM: bigger steps, no fresh noise unless η > 0)",
     params=(Param("eta", "float", 0.0, "η: 0 = deterministic DDIM, 1 = DDPM-like noise", minimum=0.0,
                   maximum=10.0), _CLIP, _SPACING),
     description="Song et al. 2021: deterministic (η = 0) or partly stochastic jumps along the chain."))
 register(SamplerSpec(
-    name="ode-euler", title="Probability-flow ODE (Euler)", families=("diffusion",), fn=probability_flow,
-    stochastic=False,
+    name="ode-euler", title="Probability-flow ODE (Euler)", kind="denoising", fn=probability_flow,
+    stochastic=False, caption="followed a smooth, noise-free path toward the data (probability-flow ODE, Euler)",
     params=(Param("clip_sample", "bool", False, "clip the denoised estimate to the data range"), _SPACING),
     description="Song et al. 2021 / Karras et al. 2022: the deterministic ODE, first order."))
 register(SamplerSpec(
-    name="ode-heun", title="Probability-flow ODE (Heun)", families=("diffusion",),
+    name="ode-heun", title="Probability-flow ODE (Heun)", kind="denoising",
     fn=lambda model, x, timesteps, **kw: probability_flow(model, x, timesteps, method="heun", **kw),
-    stochastic=False,
+    stochastic=False, caption="followed a smooth, noise-free path toward the data (probability-flow ODE, Heun)",
     params=(Param("clip_sample", "bool", False, "clip the denoised estimate to the data range"), _SPACING),
     description="Karras et al. 2022, Alg. 1: second-order Heun steps (two network calls per step)."))

@@ -24,7 +24,7 @@ def flow_sample(model, x: torch.Tensor, *, steps: int, generator: torch.Generato
 
 
 register(SamplerSpec(
-    name="flow", title="Flow (inverse layers)", families=("flow",), fn=flow_sample, grid="steps",
+    name="flow", title="Flow (inverse layers)", kind="flow", fn=flow_sample, grid="steps",
     stochastic=False, description="z ~ N(0, T²I) through the flow's inverse, one record per layer",
     params=(Param("temperature", "float", 1.0, "T: base noise std (1 = the model's density)",
                   minimum=0.0, maximum=10.0),)))

@@ -83,17 +83,15 @@ def _check(x: torch.Tensor, index: int, max_norm: float) -> None:
 
 
 def _grad(model, x: torch.Tensor, level=None):
-    """(∇log p(x), energy or None) for an energy, score or diffusion model at a noise level."""
-    fam = model.family
-    if fam == "ebm":
+    """(∇log p(x), energy or None) for a model with an energy or a (noise-conditional) score at a noise level."""
+    tr = model.traits
+    if tr.energy:
         from ..families import energy_and_score
         e, g = energy_and_score(model, x)
         return g, e
-    if fam == "score":
+    if tr.score:
         return model.score(x, level), None
-    if fam == "diffusion":
-        return model.score(x, level), None
-    raise ValueError(f"Langevin samplers need an energy, score or diffusion model, not {fam!r}")
+    raise ValueError(f"Langevin samplers need a model with an energy or a score, not a {model.family} model")
 
 
 def _alpha(step_size: float, convention: str) -> float:
@@ -108,10 +106,11 @@ def _initial(x, steps, sigma=0.0, stats=None) -> ChainStep:
 
 def _level_for(model):
     """Noise level at which a single-level chain evaluates the score: σ_min (score) or t = 0 (diffusion)."""
-    if model.family == "score":
-        return model.sigma_min
-    if model.family == "diffusion":
+    tr = model.traits
+    if tr.eps:
         return 0
+    if tr.score and not tr.energy:
+        return model.sigma_min
     return None
 
 
@@ -158,7 +157,7 @@ def mala(model, x: torch.Tensor, *, steps: int, generator: torch.Generator, step
     probability min(1, π(y) q(x | y) / (π(x) q(y | x))), π ∝ exp(−E/T). Needs an energy model.
     Stats: ``accept`` (N,) 0/1 for this step and ``accept_rate`` (its mean, a 0-d tensor).
     """
-    if model.family != "ebm":
+    if not model.traits.energy:
         raise ValueError("MALA needs an energy model (it evaluates E(x) in its accept/reject step)")
     a = _alpha(step_size, convention)
     from ..families import energy_and_score
@@ -216,7 +215,7 @@ def annealed_levels(model, n_levels: int, sigma_max: float | None = None, sigma_
     """
     if n_levels < 1:
         raise ValueError(f"n_levels must be >= 1, got {n_levels}")
-    if model.family == "score":
+    if model.traits.score and not model.traits.eps:
         hi = sigma_max if sigma_max is not None else model.sigma_max
         lo = sigma_min if sigma_min is not None else model.sigma_min
         if not 0 < lo <= hi:
@@ -226,7 +225,7 @@ def annealed_levels(model, n_levels: int, sigma_max: float | None = None, sigma_
         else:
             sig = [hi * (lo / hi) ** (i / (n_levels - 1)) for i in range(n_levels)]
         return [(s, s * s, s) for s in sig]
-    if model.family == "diffusion":
+    if model.traits.eps:
         T = model.num_train_timesteps
         ts = sorted({int(round(v)) for v in torch.linspace(T - 1, 0, n_levels).tolist()}, reverse=True)
         return [(t, 1.0 - float(model._acp_cpu[t]), math.sqrt((1 - float(model._acp_cpu[t])) / float(model._acp_cpu[t])))
@@ -259,8 +258,8 @@ def annealed(model, x: torch.Tensor, *, steps: int, generator: torch.Generator, 
             g, _ = _grad(model, x, lev)
             drift = a * g
             noise = std * _noise(x, generator)
-            x0_hat = x + var * g if model.family == "score" else None
-            if model.family == "diffusion":
+            x0_hat = None if model.traits.eps else x + var * g
+            if model.traits.eps:
                 acp = float(model._acp_cpu[lev])
                 x0_hat = (x + (1 - acp) * g) / math.sqrt(acp)
             x = x + drift + noise
@@ -328,26 +327,35 @@ _INIT = Param("init", "choice", "gaussian", "where chains start: Gaussian noise,
 _INIT_STD = Param("init_std", "float", 1.0, "standard deviation of Gaussian initial noise", minimum=0.0)
 _REINIT = Param("reinit_prob", "float", 0.05, "replay buffer: probability of restarting a chain from noise",
                 minimum=0.0, maximum=1.0)
-_LANGEVIN_FAMILIES = ("ebm", "score", "diffusion")
 _INIT_PARAMS = (_INIT, _INIT_STD, _REINIT)
 
 register(SamplerSpec(
-    name="ula", title="Langevin (ULA)", families=_LANGEVIN_FAMILIES, fn=ula, stochastic=True, grid="steps",
+    name="ula", title="Langevin (ULA)", kind="langevin", fn=ula, stochastic=True, grid="steps",
+    caption="took a push from the model toward more likely images (the drift) and a random jitter (the noise)",
+    plot_keys=("energy", "grad_norm", "x_norm"),
     params=(_STEP, _CONV, _TEMP, Param("noise_scale", "float", 1.0, "multiplies the noise term (1 = theory; "
                                        "EBM papers often use less)", minimum=0.0), _MAXN,
             Param("clip", "bool", False, "clamp the state to the data range after each step"), *_INIT_PARAMS),
     description="Unadjusted Langevin: a step down the energy plus fresh Gaussian noise."))
 register(SamplerSpec(
-    name="mala", title="Metropolis-adjusted Langevin (MALA)", families=("ebm",), fn=mala, stochastic=True,
+    name="mala", title="Metropolis-adjusted Langevin (MALA)", kind="langevin", requires=("energy",), fn=mala,
+    stochastic=True, plot_keys=("energy", "grad_norm", "accept"),
+    caption="proposed a push toward more likely images plus a random jitter, and kept it only if the "
+            "Metropolis–Hastings test accepted it",
     grid="steps", params=(_STEP, _CONV, _TEMP, _MAXN, *_INIT_PARAMS),
     description="Langevin proposal plus a Metropolis–Hastings accept/reject: exact in the limit."))
 register(SamplerSpec(
-    name="gradient-flow", title="Gradient flow (no noise)", families=_LANGEVIN_FAMILIES, fn=gradient_flow,
+    name="gradient-flow", title="Gradient flow (no noise)", kind="langevin", fn=gradient_flow,
+    caption="moved straight downhill on the energy landscape (no random jitter)",
+    plot_keys=("energy", "grad_norm", "x_norm"),
     stochastic=False, grid="steps", params=(Param("step_size", "float", 0.01, "η in x − (η/2)∇E(x)",
                                                   minimum=1e-12, maximum=1e3), _MAXN, *_INIT_PARAMS),
     description="Deterministic descent of the energy: particles slide into the nearest mode."))
 register(SamplerSpec(
-    name="annealed", title="Annealed Langevin (NCSN)", families=("score", "diffusion"), fn=annealed,
+    name="annealed", title="Annealed Langevin (NCSN)", kind="annealed", fn=annealed,
+    caption="took a push toward more likely images and a random jitter, at a noise level that shrinks as "
+            "the chain goes on",
+    plot_keys=("energy", "grad_norm", "sigma"),
     stochastic=True, grid="steps",
     params=(Param("steps_per_level", "int", 10, "K: Langevin steps at each noise level", minimum=1),
             Param("epsilon", "float", 2e-5, "ε: α_i = ε σ_i²/σ_L²", minimum=1e-12, maximum=10.0),
@@ -356,7 +364,8 @@ register(SamplerSpec(
             _TEMP, _MAXN, *_INIT_PARAMS),
     description="Song & Ermon 2019: Langevin at a sequence of decreasing noise levels."))
 register(SamplerSpec(
-    name="pc", title="Predictor–corrector", families=("diffusion",), fn=predictor_corrector, stochastic=True,
+    name="pc", title="Predictor–corrector", kind="denoising", fn=predictor_corrector, stochastic=True,
+    caption="removed some noise, then nudged the image toward more likely images (predictor–corrector)",
     grid="timesteps",
     params=(Param("snr", "float", 0.16, "corrector signal-to-noise ratio r", minimum=0.0, maximum=10.0),
             Param("n_corrector", "int", 1, "Langevin corrector steps per timestep", minimum=0, maximum=100),

@@ -31,6 +31,6 @@ def decode(model, z: torch.Tensor, *, steps: int = 1, generator: torch.Generator
 
 
 register(SamplerSpec(
-    name="decode", title="Decoder (z ~ N(0, I))", families=("vae", "gan"), fn=decode, params=(), stochastic=True,
+    name="decode", title="Decoder (z ~ N(0, I))", kind="decode", fn=decode, params=(), stochastic=True,
     description="Draw z from the standard normal prior and decode it (VAE decoder mean, GAN generator).",
     grid="latent"))

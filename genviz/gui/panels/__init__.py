@@ -1,1 +1,1 @@
-"""Panels of the main window: checkpoint browser, chain, and the later-release placeholders."""
+"""Panels of the main window: the checkpoint browser and the panels listed in ``genviz.panels.PANELS``."""

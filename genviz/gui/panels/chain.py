@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...backend.samplers import get_sampler
+from ...panels import get_panel
 from ..captions import chain_caption
 from ..chain_runner import ChainRunner, LoadedModel
 from ..chain_state import ChainState
@@ -42,24 +44,6 @@ REFRESH_MS = 33
 PLOT_INTERVAL_S = 0.25  # while a chain runs, the per-step plots redraw at most 4 times a second
 DRAW_INTERVAL_S = 0.1   # ... and the grids at most 10 times a second (painting holds the GIL the engine needs)
 SPEEDS = (("full speed", 0.0), ("slow (4 steps/s)", 0.25), ("slower (1 step/s)", 1.0))
-SAMPLING_FAMILIES = ("diffusion", "ebm", "score")
-
-
-def plot_keys(sampler: str | None, grid: str, family: str, has_classifier: bool) -> tuple:
-    """The per-step figures shown for a chain of ``sampler`` on a ``family`` model.
-
-    Denoising chains (timestep grid): t, ‖x_t‖, ‖ε̂‖. Langevin-type chains (step grid): E(x) for energy
-    models, ‖∇E‖ / ‖score‖, MALA's acceptance or the annealed σ, ‖x‖. Digit models add p(final digit).
-    """
-    if grid == "timesteps":
-        keys = ["t", "x_norm", "eps_norm"]
-    else:
-        keys = ["energy"] if family == "ebm" else []
-        keys.append("grad_norm")
-        keys.append({"mala": "accept", "annealed": "sigma"}.get(sampler, "x_norm"))
-    if has_classifier:
-        keys.append("p_final")
-    return tuple(keys)
 
 
 class ChainPanel(QWidget):
@@ -269,13 +253,28 @@ class ChainPanel(QWidget):
         return self.loaded.model if self.loaded else None
 
     def supported(self) -> bool:
-        """Whether the loaded model can be shown here: an image model (diffusion, energy or score) with at
-        least one sampler."""
-        m = self.model
-        return (m is not None and m.family in SAMPLING_FAMILIES and bool(self.loaded.samplers)
-                and getattr(m, "is_image", False))
+        """Whether the loaded model can be shown here (``genviz.panels``: an image model with a chain sampler)."""
+        return get_panel("chain").supports(self.model)
 
-    def set_model(self, loaded: LoadedModel, start: bool = True) -> None:
+    def run_default(self, batch: int = 16) -> bool:
+        """The panel's default action: a fresh chain of the controls' sampler with ``batch`` samples, run to the
+        end. False when the model has no chain here."""
+        if not self.supported():
+            return False
+        self.batch_spin.setValue(batch)
+        self.reset(run=True)
+        return True
+
+    def default_done(self) -> bool:
+        """True once the default chain has stopped (or there is none to run)."""
+        return not self.supported() or self.state.status in ("done", "stopped")
+
+    def shutdown(self) -> None:
+        """Stop drawing and stepping (the window stops the engine after every panel's shutdown)."""
+        self.timer.stop()
+        self.state.stop()
+
+    def set_model(self, loaded: LoadedModel, start: bool = False) -> None:
         """Show a newly loaded model: fill the sampler controls and start a fresh chain (record 0).
 
         Must be called after the engine has switched ``runner`` to the model (``runner.set_model``).
@@ -284,11 +283,8 @@ class ChainPanel(QWidget):
         self._drawn = self._plotted = None
         m = loaded.model
         if not self.supported():
-            why = (f"{m.name} is a {m.family} model without image data" if m.family in SAMPLING_FAMILIES
-                   else f"{m.name} is a {m.family} model")
-            where = " (open the Density panel for 2-D models)" if m.family in SAMPLING_FAMILIES else ""
-            self.notice.setText("The chain view runs denoising and Langevin chains of image models (diffusion, "
-                                f"energy, score).\n{why}: it has no chain to show here{where}.")
+            self.notice.setText("The chain view runs denoising and Langevin chains of image models.\n"
+                                + get_panel("chain").why_not(m))
             self.stack.setCurrentIndex(0)
             self._set_enabled(False)
             return
@@ -584,8 +580,9 @@ class ChainPanel(QWidget):
         if rec is not None:
             self.recordDrawn.emit(rec.index)
         if b is not None:
-            self.plots.set_keys(plot_keys(b.sampler, b.grid, self.model.family if self.model else "",
-                                          self.loaded is not None and self.loaded.classifier is not None))
+            self.plots.set_keys(get_sampler(b.sampler).plots(
+                has_energy=self.model is not None and self.model.traits.energy,
+                has_classifier=self.loaded is not None and self.loaded.classifier is not None))
             if "p_final" in self.plots.plots:
                 judged = "x̂₀" if b.grid == "timesteps" or b.sampler == "annealed" else "x"
                 title = (id(self.plots.plots["p_final"]), f"p(final digit | {judged})")

@@ -113,7 +113,8 @@ class CheckpointBrowser(QWidget):
         self.model_label.setText(f"<b>Loaded model</b>: {m.name} ({m.family}, {m.dataset}, "
                                  f"{'×'.join(map(str, m.data_shape))}) on {m.device}"
                                  + (f"<br><i>{desc}</i>" if desc else ""))
-        caps = ", ".join(m.capabilities()) or "none"
+        from ...panels import panels_for
+        caps = ", ".join(p.title for p in panels_for(m)) or "none"
         samplers = ", ".join(s.name for s in loaded.samplers) or "none"
         clf = "yes" if loaded.classifier is not None else "no"
         self.caps_label.setText(f"<b>Can do</b>: {caps}<br><b>Samplers</b>: {samplers}<br>"
