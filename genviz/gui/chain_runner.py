@@ -256,8 +256,6 @@ class ChainRunner:
             b = Branch(number=len(self.state.branches) + 1, sampler=sampler, params=params, seed=int(seed),
                        n=int(src.x.shape[0]), timesteps=list(source.timesteps), grid=grid, start=position,
                        parent=source.number, prefix=hist[:position], records=[first], gen=gen)
-            self.state.running = False
-            self.state.pending_steps = 0
             self.state.add_branch(b)
         return b
 
@@ -312,11 +310,7 @@ class ChainRunner:
             r = self.convert(rec, offset=b.start, classify=self._want_probs(b.start + rec.index >= b.total_steps))
         except StopIteration:
             b.gen = None
-            with self.state.lock:
-                b.done = True
-                self.state.running = False
-                self.state.pending_steps = 0
-                self.state.touch()
+            self.state.finish(b)
             return
         except Exception as e:
             from .engine import error_text

@@ -208,8 +208,10 @@ class ChainState:
             self.version += 1
 
     def add_branch(self, branch: Branch) -> None:
-        """Append ``branch`` (holding its first record) and make it the active one."""
+        """Append ``branch`` (holding its first record) and make it the active one, paused."""
         with self.lock:
+            self.running = False
+            self.pending_steps = 0
             self.branches.append(branch)
             self.active = len(self.branches) - 1
             self.position = len(branch) - 1
@@ -244,6 +246,14 @@ class ChainState:
             self._last_step_time = now
             if branch is self.branch and self.follow:
                 self.position = len(branch) - 1
+            self.version += 1
+
+    def finish(self, branch: Branch) -> None:
+        """Engine side: ``branch``'s generator is exhausted: mark it done and stop running."""
+        with self.lock:
+            branch.done = True
+            self.running = False
+            self.pending_steps = 0
             self.version += 1
 
     def fail(self, message: str) -> None:

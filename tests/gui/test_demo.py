@@ -19,7 +19,7 @@ def demo_ckpts(ckpt_dir, tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
     import genviz.backend.checkpoints as ck
-    import genviz.gui.panels.chain as chain_mod
+    import genviz.gui.panels.chain.layout as chain_mod
     from genviz.backend import read_metadata, save_checkpoint
     from genviz.backend.nets.energy import ConvEnergy
     d = tmp_path / "bundled"
