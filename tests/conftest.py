@@ -7,6 +7,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # the canvas panel autosaves the drawing: never into the user's app-data folder during tests
 os.environ["GENVIZ_AUTOSAVE_DIR"] = __import__("tempfile").mkdtemp(prefix="genviz-autosave-")
 
-import torch  # noqa: E402
+import torch  # noqa: E402  (imported after the thread settings it reads)
 
 torch.set_num_threads(1)

@@ -15,11 +15,20 @@ def _words(sampler: str, fallback: str) -> str:
     return spec.caption if spec is not None and spec.caption else fallback
 
 
-def _guess(probs, selected: int) -> str:
-    if probs is None or selected >= len(probs):
+EARLY_SHARE = 0.25  # before this share of the chain, the judged image is still mostly noise
+
+
+def _guess(probs, selected: int, index: int = 1, total: int = 1) -> str:
+    """The digit classifier's belief about sample ``selected``, worded no stronger than it can support: a
+    classifier's confidence on an image that is still mostly noise (record 0, or the first ``EARLY_SHARE`` of
+    the chain) says nothing about the digit, so it is reported as a guess with that caveat."""
+    if probs is None or selected >= len(probs) or index <= 0:
         return ""
     p = np.asarray(probs[selected], float)
     k = int(np.argmax(p))
+    if index < EARLY_SHARE * total:
+        return (f" The digit classifier's top guess for sample #{selected} is {k}, but on an image this noisy its "
+                "confidence means little.")
     if p[k] >= 0.9:
         return f" Sample #{selected} already looks like a {k} to the digit classifier ({p[k]:.0%} sure)."
     if p[k] >= 0.5:
@@ -49,10 +58,10 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
         what = _words(branch.sampler, "removed a little noise")
         if k >= total:
             return (f"Finished: {total} steps turned noise into images. Scrub back to see when each one took "
-                    f"shape, or branch from an earlier step to try another path." + _guess(rec.probs, selected)
+                    f"shape, or branch from an earlier step to try another path." + _guess(rec.probs, selected, k, total)
                     + branch_note)
         return (f"Step {k} of {total}: the model {what}. The right image is its current guess of the final "
-                f"result (x̂₀)." + _guess(rec.probs, selected) + branch_note)
+                f"result (x̂₀)." + _guess(rec.probs, selected, k, total) + branch_note)
     # Langevin-type
     if k == 0:
         return (f"Step 0 of {total}: the samples start as random noise. At every step each one moves downhill "
@@ -75,7 +84,7 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
         parts.append(f"Noise level {rec.level + 1} (σ = {rec.sigma:.3g}).")
     if k >= total:
         parts.append("Finished.")
-    return " ".join(parts) + _guess(rec.probs, selected) + branch_note
+    return " ".join(parts) + _guess(rec.probs, selected, k, total) + branch_note
 
 
 INTERP_WORDS = {

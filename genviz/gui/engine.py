@@ -218,7 +218,7 @@ class Engine(QThread):
         s = self.stepper
         return s is not None and callable(getattr(s, "has_idle_work", None)) and s.has_idle_work()
 
-    def run(self) -> None:  # noqa: D401 (Qt override)
+    def run(self) -> None:  # the thread body (QThread.run)
         while True:
             with self._cv:
                 idle = False

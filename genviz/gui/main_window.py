@@ -338,13 +338,13 @@ class MainWindow(QMainWindow):
                 self.show_message(f"export failed: {e}", True)
 
     # ---- drag and drop ---------------------------------------------------------------------------
-    def dragEnterEvent(self, ev) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
             ev.acceptProposedAction()
         else:
             ev.ignore()
 
-    def dropEvent(self, ev) -> None:  # noqa: N802
+    def dropEvent(self, ev) -> None:
         paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
         if paths:
             ev.acceptProposedAction()
@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
             panel.shutdown()
         self.engine.shutdown()
 
-    def closeEvent(self, ev) -> None:  # noqa: N802
+    def closeEvent(self, ev) -> None:
         if not self._closing:
             self._closing = True
             self.shutdown()

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest  # noqa: E402  (pytest-qt reads QT_QPA_PLATFORM when it loads)
 
 TINY_META = {
     "name": "tiny", "family": "diffusion",

@@ -240,3 +240,20 @@ def test_preset_whose_checkpoint_fails_is_forgotten(demo_window, qtbot, tiny_ckp
         w.load(tiny_ckpt)
     qtbot.wait(200)
     assert not done and w.loaded.model.name == "tiny"
+
+
+def test_caption_does_not_claim_a_digit_on_noise():
+    """A classifier's 100 % on an image that is still noise (MALA from noise, step 1 of 30) is no evidence: the
+    caption reports it as a guess with that caveat; late in the chain the same belief is reported plainly."""
+    class B:
+        grid, sampler, total_steps, number, parent, start = "steps", "mala", 30, 1, None, 0
+
+    class R:
+        index, level, sigma, accept = 1, None, 0.0, 0.0
+        probs = np.eye(10)[[8]]
+        drift_norms = np.array([0.1])
+        noise_norms = np.array([1.0])
+    early = captions.chain_caption(R(), B())
+    assert "looks like" not in early and "100%" not in early and "means little" in early
+    R.index = 29
+    assert "already looks like a 8" in captions.chain_caption(R(), B())

@@ -95,3 +95,22 @@ def test_mala_shows_acceptance_and_branches(ebm_window, qtbot):
     assert torch.equal(b2.history()[4].x, st.branches[0].history()[4].x)
     # gradient flow adds no noise
     assert all(float(np.abs(r.noise_norms).max()) == 0.0 for r in b2.records[1:])
+
+
+def test_small_float_parameters_survive_the_form(qtbot):
+    """Annealed Langevin's ε = 2e-5 was shown as 0.000 by a 3-decimal spin box and refused as 0.0: every float
+    field now holds any value of its range, shown and typed in %g notation, and steps ×/÷ 1.5 on a positive range."""
+    from genviz.gui.widgets.param_form import ParamForm
+    form = ParamForm()
+    qtbot.addWidget(form)
+    spec = get_sampler("annealed")
+    form.set_params(spec.params)
+    w = form.widgets["epsilon"]
+    assert w.text() == "2e-05" and form.values()["epsilon"] == 2e-5
+    spec.param("epsilon").validate(form.values()["epsilon"])  # accepted by the sampler
+    w.lineEdit().selectAll()
+    qtbot.keyClicks(w.lineEdit(), "3e-6")
+    w.interpretText()
+    assert form.values()["epsilon"] == 3e-6
+    w.stepBy(1)
+    assert abs(form.values()["epsilon"] - 4.5e-6) < 1e-12

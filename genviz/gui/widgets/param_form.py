@@ -1,7 +1,10 @@
 """Widgets generated from a sampler's ``Param`` list (int, float, bool, choice)."""
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
 # everyday words for each sampler parameter; the tooltip shows them first, then the technical help
@@ -39,10 +42,53 @@ def pretty(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+class FloatField(QDoubleSpinBox):
+    """A float spin box that holds any value of its range: it shows and reads ``%g`` text (``2e-05``, ``0.25``,
+    ``1e+04``), and its arrows step by ×/÷ 1.5 when the value is positive and the range is positive (a step
+    size or ε spanning decades), by ±0.1 otherwise. A QDoubleSpinBox with 3 decimals showed 2e-5 as 0.000."""
+
+    def __init__(self, minimum: float, maximum: float, parent=None):
+        super().__init__(parent)
+        self.setDecimals(15)  # the stored precision; the text is %g
+        self.setRange(minimum, maximum)
+        self.setKeyboardTracking(False)
+        self._log = minimum > 0
+
+    def textFromValue(self, value: float) -> str:
+        return f"{value:.4g}"
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        t = text.strip()
+        if not t:
+            return QValidator.State.Intermediate, text, pos
+        try:
+            v = float(t)
+        except ValueError:  # "1e", "-", "2.": on the way to a number
+            ok = all(c in "0123456789.eE+-" for c in t)
+            return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
+        if not math.isfinite(v):
+            return QValidator.State.Invalid, text, pos
+        inside = self.minimum() <= v <= self.maximum()
+        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate), text, pos
+
+    def stepBy(self, steps: int) -> None:
+        v = self.value()
+        if self._log and v > 0:
+            self.setValue(v * 1.5 ** steps)
+        else:
+            self.setValue(v + 0.1 * steps)
+
+
 class ParamForm(QWidget):
     """A form with one widget per sampler parameter; ``values()`` returns ``{name: value}``.
 
-    float -> QDoubleSpinBox, int -> QSpinBox, bool -> QCheckBox, choice -> QComboBox; each widget's
+    float -> FloatField (any magnitude, %g text), int -> QSpinBox, bool -> QCheckBox, choice -> QComboBox; each widget's
     tooltip is the parameter's help text. Emits ``changed`` when any value changes.
     """
 
@@ -65,10 +111,7 @@ class ParamForm(QWidget):
         for p in self.params:
             value = overrides.get(p.name, p.default)
             if p.kind == "float":
-                w = QDoubleSpinBox()
-                w.setDecimals(3)
-                w.setRange(p.minimum if p.minimum is not None else -1e6, p.maximum if p.maximum is not None else 1e6)
-                w.setSingleStep(0.1)
+                w = FloatField(p.minimum if p.minimum is not None else -1e6, p.maximum if p.maximum is not None else 1e6)
                 w.setValue(float(value))
                 w.valueChanged.connect(self.changed)
             elif p.kind == "int":

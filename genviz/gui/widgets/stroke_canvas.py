@@ -79,7 +79,7 @@ class StrokeCanvas(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("draw with the left button; mask tools paint where the model regenerates")
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(self.canvas_size + 2, self.canvas_size + 2)
 
     # ---- state -----------------------------------------------------------------------------------
@@ -240,26 +240,26 @@ class StrokeCanvas(QWidget):
         finally:
             self.tool = old
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
+    def mousePressEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             self.begin_stroke(self._pos(ev))
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+    def mouseMoveEvent(self, ev) -> None:
         self._cursor = self._pos(ev)
         if ev.buttons() & Qt.MouseButton.LeftButton:
             self.continue_stroke(self._cursor)
         else:
             self.update()
 
-    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             self.end_stroke()
 
-    def leaveEvent(self, ev) -> None:  # noqa: N802
+    def leaveEvent(self, ev) -> None:
         self._cursor = None
         self.update()
 
-    def paintEvent(self, ev) -> None:  # noqa: N802
+    def paintEvent(self, ev) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#555a66"))
         p.drawImage(1, 1, self.ink_layer)
