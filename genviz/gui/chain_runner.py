@@ -207,7 +207,8 @@ class ChainRunner:
         return chain(self.model, sampler, steps=len(rest), **kw, **params)
 
     def new_chain(self, sampler: str, steps: int, n: int, seed: int, params: dict) -> Branch:
-        """Forget every branch and start a fresh chain; its record 0 (the initial state) is recorded.
+        """Forget every branch (kept for one ``ChainState.undo_reset``) and start a fresh chain; its record 0 (the
+        initial state) is recorded.
 
         Denoising samplers get an explicit timestep grid (``make_timesteps``); step-grid samplers
         (Langevin-type) get ``steps`` and a placeholder grid ``[steps-1, ..., 0]`` so that branching
@@ -223,7 +224,7 @@ class ChainRunner:
             ts = list(range(int(steps) - 1, -1, -1))
         gen = iter(self._chain(sampler, grid, ts, params, n=int(n), seed=int(seed)))
         first = self.convert(next(gen))
-        self.state.clear()
+        self.state.clear(keep_undo=True)  # a Reset: the old branches stay for one undo
         self._unjudged.clear()
         b = Branch(number=1, sampler=sampler, params=dict(params), seed=int(seed), n=int(n), timesteps=ts,
                    grid=grid, records=[first], gen=gen)

@@ -140,6 +140,7 @@ class ChainState:
         self.version = 0
         self.step_interval = 0.0  # slow motion: at least this many seconds between running steps
         self._last_step_time: float | None = None
+        self._undo: tuple | None = None  # (branches, active, position) kept by the last clear(keep_undo=True)
 
     # ---- queries -------------------------------------------------------------------------------
     @property
@@ -194,9 +195,16 @@ class ChainState:
         with self.lock:
             self.version += 1
 
-    def clear(self) -> None:
-        """Forget every branch (Reset, or a new model)."""
+    @property
+    def can_undo(self) -> bool:
+        """True when the last Reset's branches can be brought back (``undo_reset``)."""
+        return self._undo is not None
+
+    def clear(self, keep_undo: bool = False) -> None:
+        """Forget every branch (Reset, or a new model). With ``keep_undo`` the branches are kept for one
+        ``undo_reset`` (a Reset); without it (a new model) any kept ones are dropped too."""
         with self.lock:
+            self._undo = (self.branches, self.active, self.position) if keep_undo and self.branches else None
             self.branches = []
             self.active = -1
             self.running = False
@@ -206,6 +214,20 @@ class ChainState:
             self.steps_per_s = 0.0
             self.error = None
             self.version += 1
+
+    def undo_reset(self) -> bool:
+        """Bring back the branches the last Reset forgot (paused, as they were); False when there are none."""
+        with self.lock:
+            if self._undo is None:
+                return False
+            self.branches, self.active, self.position = self._undo
+            self._undo = None
+            self.running = False
+            self.pending_steps = 0
+            self.follow = self.branch is not None and self.position >= len(self.branch) - 1
+            self.error = None
+            self.version += 1
+            return True
 
     def add_branch(self, branch: Branch) -> None:
         """Append ``branch`` (holding its first record) and make it the active one, paused."""

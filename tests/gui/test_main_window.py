@@ -293,3 +293,34 @@ def test_classifier_skipped_while_running_is_filled_in_afterwards(window, qtbot,
         assert np.allclose(r.probs, clf.probs(x0).numpy(), atol=0.02)
     p.refresh()
     qtbot.waitUntil(lambda: p._plotted is not None and p._plotted[-1] == st.branch.revision, timeout=5000)
+
+
+def test_reset_is_undoable_and_changed_settings_say_how_they_apply(window, qtbot):
+    """Reset used to delete every branch without asking, settings changed mid-chain silently waited for Reset or
+    Branch, and rebuilding the parameter form (another sampler) moved the run buttons under the mouse."""
+    p, st = window.chain_panel, window.chain_panel.state
+    qtbot.mouseClick(p.step_btn, qtbot_button())
+    qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
+    p.refresh()
+    assert not p.pending_label.isVisible() and p.pending_settings() == ""
+    p.seed_spin.setValue(p.seed_spin.value() + 1)
+    assert "seed" in p.pending_label.text() and "Reset" in p.pending_label.text()
+    assert not p.pending_label.isHidden()
+    # the run buttons stay where they are when the form is rebuilt for another sampler
+    y = p.reset_btn.mapTo(p, p.reset_btn.rect().topLeft()).y()
+    p.sampler_combo.setCurrentIndex(p.sampler_combo.findData("ddpm"))
+    qtbot.wait(50)
+    assert p.reset_btn.mapTo(p, p.reset_btn.rect().topLeft()).y() == y
+    assert "sampler" in p.pending_settings()
+    old = st.branch
+    qtbot.mouseClick(p.reset_btn, qtbot_button())
+    qtbot.waitUntil(lambda: st.branch is not old and st.branch is not None, timeout=10000)
+    p.refresh()
+    assert st.can_undo and not p.undo_btn.isHidden() and st.branch.sampler == "ddpm"
+    assert p.pending_settings() == ""
+    qtbot.mouseClick(p.undo_btn, qtbot_button())
+    assert st.branch is old and len(st.history()) == 2 and not st.can_undo and st.status == "paused"
+    p.refresh()
+    assert p.undo_btn.isHidden()
+    qtbot.mouseClick(p.step_btn, qtbot_button())  # the restored branch goes on
+    qtbot.waitUntil(lambda: len(st.history()) == 3, timeout=10000)

@@ -73,6 +73,8 @@ class ChainDrawing:
             self.run_btn.setText("Run" if status != "running" else "Running…")
             self.run_btn.setEnabled(status != "running")
         self.status_label.setText(self._status_text(status, len(branches), speed))
+        self.undo_btn.setVisible(self.state.can_undo)
+        self.update_pending()
         self._draw_record(rec, selected, b)
         if rec is not None:
             self.recordDrawn.emit(rec.index)
@@ -99,6 +101,12 @@ class ChainDrawing:
             self.plots.update_plots([x.history() for x in branches], active, pos, total, selected)
         else:
             self.plots.set_position(pos)
+
+    def update_pending(self, *_) -> None:
+        """Show (or hide) the "changed settings apply on Reset or Branch" line."""
+        pending = self.pending_settings()
+        self.pending_label.setText(pending)
+        self.pending_label.setVisible(bool(pending))
 
     def _status_text(self, status: str, n_branches: int, speed: float) -> str:
         text = {"empty": "no chain", "running": "running", "paused": "paused", "done": "finished",

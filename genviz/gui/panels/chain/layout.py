@@ -73,11 +73,6 @@ class ChainLayout:
         self.batch_spin.setToolTip("how many images are made side by side (batch size)")
         form.addRow("Batch", self.batch_spin)
         cl.addWidget(box)
-        pbox = QGroupBox("Parameters")
-        pl = QVBoxLayout(pbox)
-        self.param_form = ParamForm()
-        pl.addWidget(self.param_form)
-        cl.addWidget(pbox)
 
         rbox = QGroupBox("Run")
         rl = QVBoxLayout(rbox)
@@ -91,13 +86,23 @@ class ChainLayout:
         self.stop_btn = QPushButton("Stop")
         self.stop_btn.setToolTip("end this chain here; everything so far stays to look at (stop)")
         self.reset_btn = QPushButton("Reset")
-        self.reset_btn.setToolTip("start again from noise with the settings above (reset: forgets every branch)")
+        self.reset_btn.setToolTip("start again from noise with the settings (reset: puts every branch aside; "
+                                  "Undo reset / Ctrl+Z brings them back)")
+        self.undo_btn = QPushButton("Undo reset")
+        self.undo_btn.setToolTip("bring back the branches the last Reset put aside (Ctrl+Z)")
+        self.undo_btn.setVisible(False)
         for b in (self.step_btn, self.run_btn, self.pause_btn):
             row1.addWidget(b)
-        for b in (self.stop_btn, self.reset_btn):
+        for b in (self.stop_btn, self.reset_btn, self.undo_btn):
             row2.addWidget(b)
         rl.addLayout(row1)
         rl.addLayout(row2)
+        self.pending_label = QLabel("")
+        self.pending_label.setWordWrap(True)
+        self.pending_label.setObjectName("pending")
+        self.pending_label.setStyleSheet("color: #e0b050;")
+        self.pending_label.setVisible(False)
+        rl.addWidget(self.pending_label)
         self.branch_btn = QPushButton("Branch from here")
         self.branch_btn.setToolTip("try another path from the step shown, keeping the old one to compare (branch: "
                                    "the remaining timesteps with the sampler, parameters and seed above)")
@@ -123,6 +128,12 @@ class ChainLayout:
         srow2.addWidget(self.speed_combo, 1)
         rl.addLayout(srow2)
         cl.addWidget(rbox)
+        # the parameters come below the run buttons, so rebuilding the form (another sampler) moves no button
+        pbox = QGroupBox("Parameters")
+        pl = QVBoxLayout(pbox)
+        self.param_form = ParamForm()
+        pl.addWidget(self.param_form)
+        cl.addWidget(pbox)
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         self.status_label.setStyleSheet("color: #9aa0aa;")
@@ -196,6 +207,11 @@ class ChainLayout:
         self.reset_btn.clicked.connect(self.reset)
         self.branch_btn.clicked.connect(self.branch_here)
         self.branch_combo.activated.connect(self._branch_chosen)
+        self.undo_btn.clicked.connect(self.undo_reset)
+        for sig in (self.sampler_combo.currentIndexChanged, self.steps_spin.valueChanged, self.seed_spin.valueChanged,
+                    self.batch_spin.valueChanged, self.param_form.changed):
+            sig.connect(self.update_pending)
+        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo_reset)
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, self._toggle_run)
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, self.step)
 

@@ -151,15 +151,38 @@ class ChainPanel(ChainLayout, ChainDrawing, QWidget):
         if not self.supported():
             return
         s = self.settings()
-        self.state.stop()
+        self.state.set_running(False)  # paused, not stopped: an undo brings the branch back as it was
         self.engine.submit(lambda: self.runner.new_chain(s["sampler"], s["steps"], s["n"], s["seed"], s["params"]),
                            lambda b: self._chain_started(b, run), self._failed)
 
     def _chain_started(self, branch, run: bool) -> None:
+        undo = " (the previous chain is put aside: Undo reset or Ctrl+Z brings it back)" if self.state.can_undo else ""
         self.message.emit(f"new chain: {branch.sampler}, {branch.total_steps} steps, batch {branch.n}, "
-                          f"seed {branch.seed}", False)
+                          f"seed {branch.seed}{undo}", False)
         if run:
             self.run()
+
+    def undo_reset(self) -> None:
+        """Bring back the branches the last Reset put aside (the new chain is dropped)."""
+        if self.state.undo_reset():
+            self.message.emit("reset undone: the previous branches are back", False)
+
+    def pending_settings(self) -> str:
+        """One line saying how the controls differ from the shown branch and how to apply them ('' when they
+        match): settings apply to the next Reset (a new chain) or Branch from here, never to a running chain."""
+        b = self.state.branch
+        if b is None or not self.supported():
+            return ""
+        s = self.settings()
+        changed = [k for k, same in (("sampler", s["sampler"] == b.sampler), ("seed", s["seed"] == b.seed),
+                                     ("parameters", s["params"] == b.params or s["sampler"] != b.sampler))
+                   if not same]
+        if b.parent is None:
+            changed += [k for k, same in (("steps", s["steps"] == b.total_steps), ("batch", s["n"] == b.n)) if not same]
+        if not changed:
+            return ""
+        return (f"Changed {', '.join(changed)}: they apply on Reset (a new chain) or Branch from here (from the "
+                "shown step); the shown branch keeps its own.")
 
     def _failed(self, msg: str) -> None:
         self.message.emit(msg, True)
