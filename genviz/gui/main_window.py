@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
 
         self.browser = CheckpointBrowser()
         self.browser.loadRequested.connect(self.load)
+        self.browser.openRequested.connect(self.open_file_dialog)
         self.browser.refreshRequested.connect(self.refresh_checkpoints)
         dock = QDockWidget("Checkpoints", self)
         dock.setObjectName("checkpoints_dock")

@@ -324,3 +324,34 @@ def test_reset_is_undoable_and_changed_settings_say_how_they_apply(window, qtbot
     assert p.undo_btn.isHidden()
     qtbot.mouseClick(p.step_btn, qtbot_button())  # the restored branch goes on
     qtbot.waitUntil(lambda: len(st.history()) == 3, timeout=10000)
+
+
+def test_dock_load_without_selection_opens_a_file_and_highlights_the_loaded_row(window, qtbot, monkeypatch):
+    """The dock's Load did nothing unless a row was selected, and its highlight fell out of sync with the model."""
+    from PySide6.QtWidgets import QFileDialog
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (asked.append(a) or "", ""))
+    b = window.browser
+    b.tree.clearSelection()
+    qtbot.mouseClick(b.load_btn, qtbot_button())
+    assert len(asked) == 1  # a file dialog, not silence
+    sel = b.tree.selectedItems()
+    assert len(sel) == 1 and sel[0].text(0) == window.loaded.model.name  # the loaded model's row is highlighted
+    window.refresh_checkpoints()
+    qtbot.waitUntil(lambda: len(b.tree.selectedItems()) == 1 and b.tree.selectedItems()[0].text(0) == "tiny",
+                    timeout=10000)
+
+
+def test_untrusted_description_is_plain_text(window):
+    class M:
+        name, family, dataset, data_shape, device = "<b>x</b>", "diffusion", "d", (1, 4, 4), "cpu"
+        metadata = {"description": "<img src=x width=3000>" * 3}
+        traits = window.loaded.model.traits
+        is_image = True
+        path = None
+
+    class L:
+        model, samplers, classifier = M(), [], None
+    window.browser.set_model(L())
+    text = window.browser.model_label.text()
+    assert "<img" not in text and "&lt;img" in text and "&lt;b&gt;x" in text

@@ -1,7 +1,9 @@
 """Checkpoint browser: bundled checkpoints, and what the loaded model is and can do."""
 from __future__ import annotations
 
+import html
 import json
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -33,11 +35,13 @@ class CheckpointBrowser(QWidget):
 
     Signals:
         loadRequested(name_or_path): the user asked to load a checkpoint.
+        openRequested(): Load with no row selected: the window asks for a file or folder.
         refreshRequested(): the user asked to re-read the checkpoint folder.
     """
 
     loadRequested = Signal(str)
     refreshRequested = Signal()
+    openRequested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -51,7 +55,8 @@ class CheckpointBrowser(QWidget):
         self.refresh_btn.clicked.connect(self.refreshRequested)
         head.addWidget(self.refresh_btn)
         self.load_btn = QPushButton("Load")
-        self.load_btn.setToolTip("load the selected checkpoint (or double-click it)")
+        self.load_btn.setToolTip("load the selected checkpoint (or double-click it); with none selected, choose a "
+                                 "checkpoint file or diffusers folder")
         self.load_btn.clicked.connect(self._load_selected)
         head.addWidget(self.load_btn)
         lay.addLayout(head)
@@ -84,6 +89,7 @@ class CheckpointBrowser(QWidget):
         split.addWidget(info)
         split.setSizes([200, 400])
         self.infos: list = []
+        self._loaded_path = None  # the loaded model's file: its row stays highlighted
 
     def set_checkpoints(self, infos) -> None:
         """Fill the list from ``list_checkpoints()`` results (CheckpointInfo objects)."""
@@ -99,20 +105,39 @@ class CheckpointBrowser(QWidget):
             item = QTreeWidgetItem(["(none found)", "", "", "", ""])
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.tree.addTopLevelItem(item)
+        self.select_path(self._loaded_path)
 
     def _load_selected(self) -> None:
         item = self.tree.currentItem()
         path = item.data(0, Qt.ItemDataRole.UserRole) if item else None
-        if path:
+        if path and item.isSelected():
             self.loadRequested.emit(path)
+        else:  # nothing chosen in the list: pick a file or folder instead of doing nothing
+            self.openRequested.emit()
+
+    def select_path(self, path) -> None:
+        """Highlight the row of the checkpoint at ``path`` (none when it is not a bundled one)."""
+        target = str(Path(path).resolve()) if path else None
+        self.tree.clearSelection()
+        for k in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(k)
+            p = item.data(0, Qt.ItemDataRole.UserRole)
+            if p and target and str(Path(p).resolve()) == target:
+                self.tree.setCurrentItem(item)
+                item.setSelected(True)
+                return
+        self.tree.setCurrentItem(None)
 
     def set_model(self, loaded) -> None:
         """Describe a loaded model (a ``LoadedModel``): name, device, capabilities, samplers, metadata."""
         m = loaded.model
-        desc = m.metadata.get("description", "")
-        self.model_label.setText(f"<b>Loaded model</b>: {m.name} ({m.family}, {m.dataset}, "
+        desc = str(m.metadata.get("description", ""))[:500]
+        esc = html.escape  # a checkpoint's text is untrusted: shown as text, never as markup
+        self.model_label.setText(f"<b>Loaded model</b>: {esc(str(m.name))} ({esc(m.family)}, {esc(str(m.dataset))}, "
                                  f"{'×'.join(map(str, m.data_shape))}) on {m.device}"
-                                 + (f"<br><i>{desc}</i>" if desc else ""))
+                                 + (f"<br><i>{esc(desc)}</i>" if desc else ""))
+        self._loaded_path = getattr(m, "path", None)
+        self.select_path(self._loaded_path)
         from ...panels import panels_for
         caps = ", ".join(p.title for p in panels_for(m)) or "none"
         samplers = ", ".join(s.name for s in loaded.samplers) or "none"
