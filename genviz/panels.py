@@ -9,7 +9,7 @@ by declaring its traits, and a new panel is one ``PanelSpec`` here plus its widg
 Every panel widget class implements the same small protocol (see CONTRIBUTING.md, "Add a panel"):
 ``__init__(engine)``, a ``message(str, bool)`` signal, ``set_model(loaded)``, ``run_default(batch) -> bool``,
 ``default_done() -> bool``, ``session_state() -> dict``, ``restore_session(state, on_done)``,
-``advanced_controls() -> dict`` and ``shutdown()``.
+``advanced_controls() -> dict``, ``run()`` and ``shutdown()``.
 """
 from __future__ import annotations
 

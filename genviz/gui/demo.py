@@ -10,8 +10,9 @@
   every panel's state (controls, seeds, branches, drawing, chain position). Opening it rebuilds the same
   images at the same step (seeds fix every noise draw).
 
-Panels take part through two methods: ``session_state() -> dict`` and ``restore_session(data, on_done)``;
-``advanced_controls() -> {name: widget}`` lists what presentation mode may hide.
+Every panel in ``genviz.panels.PANELS`` takes part through the panel protocol: ``session_state() -> dict``,
+``restore_session(data, on_done)``, ``run()`` (a preset that runs), and ``advanced_controls() -> {name: widget}``
+(what presentation mode may hide).
 """
 from __future__ import annotations
 
@@ -146,12 +147,9 @@ class DemoController:
         def ready() -> None:
             self.w.set_panel(preset["panel"])
             panel = self.w.panels()[preset["panel"]]
-            if not hasattr(panel, "restore_session"):
-                self.w.show_message(f"preset {preset['name']}: the {preset['panel']} panel cannot be set up", True)
-                return
 
             def restored() -> None:
-                if preset.get("run") and hasattr(panel, "run"):
+                if preset.get("run"):
                     panel.run()
                 self.w.show_message(f"demo: {preset['title']}")
                 if on_done:
@@ -186,8 +184,7 @@ class DemoController:
         a widget or a list of widgets hidden together."""
         out = {"checkpoints": self.w.dock}
         for pname, panel in self.w.panels().items():
-            if hasattr(panel, "advanced_controls"):
-                out.update({f"{pname}.{k}": v for k, v in panel.advanced_controls().items()})
+            out.update({f"{pname}.{k}": v for k, v in panel.advanced_controls().items()})
         return out
 
     def set_presenting(self, on: bool) -> None:
@@ -231,7 +228,7 @@ class DemoController:
         w = self.w
         if w.loaded is None:
             raise ValueError("no model loaded: nothing to save")
-        panels = {name: p.session_state() for name, p in w.panels().items() if hasattr(p, "session_state")}
+        panels = {name: p.session_state() for name, p in w.panels().items()}
         return {"format": SESSION_FORMAT, "version": SESSION_VERSION, "checkpoint": w.loaded_source,
                 "model": w.loaded.model.name, "device": w.device_choice, "panel": w.current_panel(),
                 "panels": panels}
@@ -263,8 +260,7 @@ class DemoController:
     def open_session(self, path: str | Path, on_done=None) -> None:
         """Restore a saved session: load its checkpoint, restore every panel, show its panel."""
         data = self.read_session(path)
-        pending = [name for name, p in self.w.panels().items()
-                   if name in data["panels"] and hasattr(p, "restore_session")]
+        pending = [name for name in self.w.panels() if name in data["panels"]]
 
         def ready() -> None:
             left = set(pending)
