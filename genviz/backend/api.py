@@ -1,7 +1,7 @@
 """``chain`` and ``sample``: the one entry point every panel, the CLI and scripts use to run a sampler."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, overload
 
 import torch
 
@@ -79,7 +79,8 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
             timesteps = make_timesteps(model.num_train_timesteps, steps, spacing, t_start)
         else:
             timesteps = [int(t) for t in timesteps]
-            if not timesteps or any(a <= b for a, b in zip(timesteps, timesteps[1:])) or timesteps[0] >= model.num_train_timesteps or timesteps[-1] < 0:
+            if (not timesteps or any(a <= b for a, b in zip(timesteps, timesteps[1:]))
+                    or timesteps[0] >= model.num_train_timesteps or timesteps[-1] < 0):
                 raise ValueError("timesteps must be a non-empty, strictly descending list in 0..T-1")
         gen = spec.fn(model, x, timesteps, generator=generator, **kw)
     else:
@@ -133,6 +134,10 @@ def sampler_settings(sampler: str, params: dict) -> dict:
     return {name: p.validate(params.get(name, p.default)) for name, p in known.items()}
 
 
+@overload
+def resolve_sampler(model, sampler: None, steps: int | None, params: dict) -> tuple[str, int, dict]: ...
+@overload
+def resolve_sampler(model, sampler: str | None, steps: int | None, params: dict) -> tuple[str, int | None, dict]: ...
 def resolve_sampler(model, sampler: str | None, steps: int | None, params: dict) -> tuple[str, int | None, dict]:
     """Fill in the checkpoint's default sampler: ``sampler=None`` takes ``model.default_sampler``'s name, its
     steps (unless ``steps`` is given) and its parameters (under ``params``, which win). A named sampler keeps
@@ -158,4 +163,5 @@ def sample(model, sampler: str | None = None, *, steps: int | None = None, n: in
     last = None
     for rec in chain(model, sampler, steps=steps, n=n, seed=seed, x_init=x_init, **params):
         last = rec
+    assert last is not None  # a chain yields at least its initial record
     return last.x

@@ -318,7 +318,7 @@ def list_checkpoints() -> list[CheckpointInfo]:
 
     Broken files are skipped (``load_checkpoint`` reports them when asked by name).
     """
-    out = []
+    out: list[CheckpointInfo] = []
     if not CHECKPOINT_DIR.is_dir():
         return out
     for p in sorted(CHECKPOINT_DIR.iterdir()):

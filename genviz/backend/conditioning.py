@@ -36,13 +36,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Generator, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .samplers import get_sampler, make_timesteps
+from .samplers import ChainStep, get_sampler, make_timesteps
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 SDEDIT_SAMPLERS = ("ddim", "ddpm")
 DEFAULT_T0 = 0.6  # plain SDEdit; fraction of T, chosen from resources/sdedit/measurements.json (README "Stroke canvas")
@@ -70,7 +73,7 @@ def recommended_settings(model) -> dict:
 
 # ---- images <-> model space ------------------------------------------------------------------------
 
-def load_image(path) -> "PIL.Image.Image":  # noqa: F821
+def load_image(path) -> PIL.Image.Image:
     """Open an image file (any format pillow reads) fully into memory.
 
     Raises:
@@ -342,7 +345,7 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         return SDEditResult(out, out.clone(), y, m, 0, [], time.perf_counter() - start)
 
     spec = get_sampler(sampler)
-    kw = {"clip_sample": bool(clip_sample)}
+    kw: dict[str, bool | float] = {"clip_sample": bool(clip_sample)}
     if sampler == "ddim":
         kw["eta"] = float(eta)
     ts = make_timesteps(T, steps, t_start=t_start)
@@ -390,25 +393,29 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
                 x_first = x.detach().float().cpu().clone()
             for i, t in enumerate(ts):
                 # one step of the registered sampler (its generator is dropped after the step)
-                it = spec.fn(model, x, ts[i:], generator=g, **kw)
+                # registered samplers are generator functions (``SamplerSpec.fn``), hence ``close``
+                it = cast(Generator[ChainStep, None, None], spec.fn(model, x, ts[i:], generator=g, **kw))
                 next(it)
                 rec = next(it)
                 it.close()
                 x = rec.x
+                x0_hat = rec.x0_hat
+                assert x0_hat is not None  # every record after the initial one carries the step's x̂_0
                 t_next = ts[i + 1] if i + 1 < len(ts) else -1
                 if cls is not None and t_next >= guide_stop * T - 1 and t_next >= 0:
-                    x = x + guidance * math.sqrt(float(acp[t_next])) * class_grad(rec.x0_hat)
+                    x = x + guidance * math.sqrt(float(acp[t_next])) * class_grad(x0_hat)
                 if ilvr > 1 and t_next >= ilvr_stop * T - 1:
                     if ilvr_mode == "x0":  # move x̂_0's low frequencies to the drawing's, keep ε̂'s
                         a_next = float(acp[t_next]) if t_next >= 0 else 1.0
-                        x = x + math.sqrt(a_next) * (lowpass(y_dev, ilvr) - lowpass(rec.x0_hat, ilvr))
+                        x = x + math.sqrt(a_next) * (lowpass(y_dev, ilvr) - lowpass(x0_hat, ilvr))
                     else:
                         x = x - lowpass(x, ilvr) + lowpass(noised(t_next), ilvr)
                 if m_dev is not None:
                     x = m_dev * x + (1 - m_dev) * noised(t_next)
                 done += 1
-                if callback is not None and callback(done, total, x, rec.x0_hat) is False:
+                if callback is not None and callback(done, total, x, x0_hat) is False:
                     raise InterruptedError("SDEdit cancelled")
+    assert x_first is not None  # repeats >= 1: the loop ran and set it
     samples = x.detach().float().cpu()
     if m is not None:  # exact: unmasked pixels are the drawing, bit for bit
         samples = m * samples + (1 - m) * y

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from typing import Any
 
 import torch
 
@@ -54,7 +55,9 @@ def measure(checkpoint: str = "mnist-ddpm", pairs: int = 50, inversion_steps=(50
     for steps in inversion_steps:
         space = DDIMLatent(model, steps=steps)
         z = space.encode(x)
-        err = sample(model, "ddim", steps=steps, x_init=z, **space.params) - x
+        # DDIM's sampler parameters (eta, clip_sample, maybe timestep_spacing), typed as what ``sample`` takes
+        params: dict[str, Any] = dict(space.params)
+        err = sample(model, "ddim", steps=steps, x_init=z, **params) - x
         rmse = float(err.pow(2).mean().sqrt())
         out[f"inversion_{steps}"] = dict(rmse=round(rmse, 4), psnr_db=round(20 * math.log10(2 / rmse), 2),
                                          mean_abs_error=round(float(err.abs().mean()), 4),

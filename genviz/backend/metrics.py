@@ -9,9 +9,13 @@
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from .families import ClassifierModel
 
 
 def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
@@ -27,7 +31,8 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
 
 
-_REFERENCE = weakref.WeakKeyDictionary()  # classifier -> (held-out features, real-vs-real Fréchet floor)
+# classifier -> (held-out features, real-vs-real Fréchet floor)
+_REFERENCE: weakref.WeakKeyDictionary[ClassifierModel, tuple[np.ndarray, float]] = weakref.WeakKeyDictionary()
 
 
 def _features(classifier, x: torch.Tensor, batch: int = 250):

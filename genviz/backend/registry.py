@@ -14,6 +14,10 @@ Traits describe what the model object offers (methods a sampler or a panel may c
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # families.base imports this module
+    from .families.base import BaseModel
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,11 @@ class FamilySpec:
 
     name: str
     title: str
-    model_class: type
+    model_class: type[BaseModel]
     networks: dict = field(default_factory=dict)
-    variants: dict = field(default_factory=dict)
+    variants: dict[str, type[BaseModel]] = field(default_factory=dict)
 
-    def model_class_for(self, network: str) -> type:
+    def model_class_for(self, network: str) -> type[BaseModel]:
         """The model class for a checkpoint of this family with network class ``network``."""
         return self.variants.get(network, self.model_class)
 

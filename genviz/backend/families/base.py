@@ -41,6 +41,9 @@ class BaseModel:
 
     family = "base"
     TRAITS = Traits()  # what the family can do: each family class declares its own (registry.Traits)
+    # the file the model came from: set by ``load_checkpoint`` (and ``training.toy.train(out=...)``; None for a
+    # model trained in memory); declared here only, so a model built directly has no such attribute
+    path: str | None
 
     def __init__(self, net: nn.Module, metadata: dict, device: str | torch.device = "cpu"):
         self.net = net.eval().requires_grad_(False)
@@ -72,7 +75,7 @@ class BaseModel:
         dev = resolve_device(device)
         self.net.to(dev)
         fmt = torch.channels_last if dev.type == "cpu" and self.is_image else torch.contiguous_format
-        self.net.to(memory_format=fmt)
+        self.net.to(memory_format=fmt)  # type: ignore[call-overload]  # documented form; torch's overloads omit it
         self.device = dev
         return self
 

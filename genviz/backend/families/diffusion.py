@@ -1,7 +1,7 @@
 """Diffusion models (seen through ε-prediction) and the image classifiers that judge samples."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol, cast
 
 import torch
 from torch import nn
@@ -114,6 +114,12 @@ class DiffusionModel(BaseModel):
         return -self.predict_eps(x_t, t) / (1 - a).sqrt()
 
 
+class _FeatureNet(Protocol):
+    """What ``ClassifierModel.features`` needs of its network (e.g. ``nets.classifier.DigitCNN``)."""
+
+    def features(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
 class ClassifierModel(BaseModel):
     """An image classifier p(y | x) (e.g. the bundled MNIST digit classifier).
 
@@ -134,7 +140,7 @@ class ClassifierModel(BaseModel):
 
     @torch.inference_mode()
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.features(x.to(self.device))
+        return cast(_FeatureNet, self.net).features(x.to(self.device))
 
 
 def _unet():

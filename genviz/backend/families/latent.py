@@ -1,11 +1,38 @@
 """Latent-variable families: VAEs and GANs (decode z ~ N(0, I)), their 2-D toy variants, and normalizing flows."""
 from __future__ import annotations
 
+from typing import Iterator, Protocol, cast
+
 import torch
 from torch import nn
 
 from ..registry import FamilySpec, register_family, traits
 from .base import BaseModel, toy_data_sampler
+
+
+class _ConvVAENet(Protocol):
+    """What ``VAEModel`` calls on its network (``nets.latent.ConvVAE``). This and the protocols below name the
+    methods a family's network classes provide and ``nn.Module`` does not declare."""
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor: ...
+
+
+class _FlowNet(Protocol):
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor: ...
+    def sample_from(self, z: torch.Tensor) -> torch.Tensor: ...
+    def inverse_layers(self, z: torch.Tensor) -> Iterator[torch.Tensor]: ...
+    def encode(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+class _ToyVAENet(Protocol):
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+    def elbo(self, x: torch.Tensor, k: int = 1, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+
+class _ToyGANNet(Protocol):
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 class LatentModel(BaseModel):
@@ -23,7 +50,7 @@ class LatentModel(BaseModel):
         super().__init__(net, metadata, device)
         shape = metadata.get("latent", {}).get("shape")
         if shape is None:
-            shape = [int(net.latent_dim)] if hasattr(net, "latent_dim") else None
+            shape = [int(getattr(net, "latent_dim"))] if hasattr(net, "latent_dim") else None
         if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
             raise ValueError(f"latent.shape must be a list of positive integers, got {shape!r}")
         self.latent_shape = tuple(shape)
@@ -67,12 +94,12 @@ class VAEModel(LatentModel):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if tuple(x.shape[1:]) != self.data_shape:
             raise ValueError(f"image has shape {tuple(x.shape)}, expected (N, {', '.join(map(str, self.data_shape))})")
-        mu, logvar = self.net.encode(x.to(self.device, torch.float32))
+        mu, logvar = cast(_ConvVAENet, self.net).encode(x.to(self.device, torch.float32))
         return mu, logvar
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        logits = self.net.decode_logits(self._check_z(z))
+        logits = cast(_ConvVAENet, self.net).decode_logits(self._check_z(z))
         return self.from_unit(torch.sigmoid(logits))
 
 
@@ -129,15 +156,15 @@ class FlowModel(BaseModel):
 
     @torch.inference_mode()
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.log_prob(x.to(self.device))
+        return cast(_FlowNet, self.net).log_prob(x.to(self.device))
 
     @torch.inference_mode()
     def sample_from(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net.sample_from(z.to(self.device))
+        return cast(_FlowNet, self.net).sample_from(z.to(self.device))
 
     def inverse_layers(self, z: torch.Tensor):
         with torch.inference_mode():
-            yield from self.net.inverse_layers(z.to(self.device))
+            yield from cast(_FlowNet, self.net).inverse_layers(z.to(self.device))
 
     @property
     def latent_shape(self) -> tuple:
@@ -153,7 +180,7 @@ class FlowModel(BaseModel):
         """z = f(x): (N, *data_shape) data to base noise; ValueError for a network without ``encode``."""
         if not callable(getattr(self.net, "encode", None)):
             raise ValueError(f"{self.name}: this flow network cannot map data to its base space")
-        return self.net.encode(x.to(self.device))
+        return cast(_FlowNet, self.net).encode(x.to(self.device))
 
     def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
         toy = toy_data_sampler(self.metadata)
@@ -178,15 +205,15 @@ class ToyVAEModel(VAEModel):
 
     @torch.inference_mode()
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.net.encode(x.to(self.device, torch.float32))
+        return cast(_ToyVAENet, self.net).encode(x.to(self.device, torch.float32))
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net.decode(self._check_z(z))
+        return cast(_ToyVAENet, self.net).decode(self._check_z(z))
 
     @torch.inference_mode()
     def elbo(self, x: torch.Tensor, k: int = 8) -> torch.Tensor:
-        return self.net.elbo(x.to(self.device), k=k, generator=torch.Generator().manual_seed(0))
+        return cast(_ToyVAENet, self.net).elbo(x.to(self.device), k=k, generator=torch.Generator().manual_seed(0))
 
     def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
         toy = toy_data_sampler(self.metadata)
@@ -213,7 +240,7 @@ class ToyGANModel(GANModel):
 
     @torch.inference_mode()
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.discriminate(x.to(self.device))
+        return cast(_ToyGANNet, self.net).discriminate(x.to(self.device))
 
     sample_data = ToyVAEModel.sample_data
 

@@ -29,6 +29,8 @@ class ToyEnergyMLP(nn.Module):
     modes (25gaussians) very slowly (spectral bias), these features let it do so in a few thousand steps.
     """
 
+    B: torch.Tensor  # (fourier, 2) buffer of Fourier frequencies (``register_buffer``)
+
     def __init__(self, hidden: int = 128, depth: int = 3, fourier: int = 0, fourier_scale: float = 1.0):
         super().__init__()
         self.config = dict(hidden=hidden, depth=depth, fourier=fourier, fourier_scale=fourier_scale)
@@ -82,7 +84,7 @@ class ToySplineFlow(nn.Module):
 
     @property
     def n_layers(self) -> int:
-        return self.config["transforms"]
+        return int(self.config["transforms"])
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         return self.flow().log_prob(x / self.scale) - 2 * math.log(self.scale)

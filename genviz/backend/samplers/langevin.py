@@ -52,12 +52,13 @@ class ReplayBuffer:
 
     def draw(self, n: int, generator: torch.Generator, fresh, reinit_prob: float) -> torch.Tensor:
         new = fresh(n)
-        if len(self) == 0:
+        items = self.items
+        if items is None or len(items) == 0:
             return new
-        idx = torch.randint(0, len(self), (n,), generator=generator)
+        idx = torch.randint(0, len(items), (n,), generator=generator)
         keep = torch.rand(n, generator=generator) >= reinit_prob
         out = new.clone()
-        out[keep] = self.items[idx[keep]].to(out.device)
+        out[keep] = items[idx[keep]].to(out.device)
         return out
 
     def push(self, x: torch.Tensor) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -64,12 +65,12 @@ class ToyDataset:
 
     name: str
     params: dict
-    bounds: tuple
+    bounds: tuple[float, float]  # (lo, hi)
     description: str
     centres: torch.Tensor | None = None
     std: float | None = None
-    _sampler: object = field(default=None, repr=False)
-    _log_prob: object = field(default=None, repr=False)
+    _sampler: Callable[[int, np.random.Generator], np.ndarray] | None = field(default=None, repr=False)  # (n, rng) -> (n, 2)
+    _log_prob: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
 
     @property
     def has_density(self) -> bool:
@@ -84,6 +85,8 @@ class ToyDataset:
         """(n, 2) float32 samples; the same seed gives the same samples."""
         if int(n) < 1:
             raise ValueError(f"n must be >= 1, got {n}")
+        if self._sampler is None:
+            raise ValueError(f"dataset {self.name!r} has no sampler")
         return torch.as_tensor(np.asarray(self._sampler(int(n), _rng(seed, generator)), np.float32))
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -33,10 +34,40 @@ from ..data import load_mnist, to_model_space
 from ..nets.unet import UNet
 from ..schedules import alphas_cumprod_from_betas, make_betas
 
-NET_CONFIG = dict(in_channels=1, base=32, mults=[1, 2, 2], blocks=1, attn_lowest=True, dropout=0.0)
-SCHEDULE = dict(beta_schedule="squaredcos_cap_v2", num_train_timesteps=1000, beta_start=0.0001,
-                beta_end=0.02, prediction_type="epsilon")
-DEFAULTS = dict(iters=6000, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
+
+# TypedDicts (plain dicts at run time) keep each entry's own type: the configs mix ints, floats, strings and lists.
+class _NetConfig(TypedDict):
+    in_channels: int
+    base: int
+    mults: list[int]
+    blocks: int
+    attn_lowest: bool
+    dropout: float
+
+
+class _Schedule(TypedDict):
+    beta_schedule: str
+    num_train_timesteps: int
+    beta_start: float
+    beta_end: float
+    prediction_type: str
+
+
+class _Defaults(TypedDict):
+    iters: int
+    batch_size: int
+    lr: float
+    min_lr: float
+    warmup: int
+    ema: float
+    snr_gamma: float
+    seed: int
+
+
+NET_CONFIG = _NetConfig(in_channels=1, base=32, mults=[1, 2, 2], blocks=1, attn_lowest=True, dropout=0.0)
+SCHEDULE = _Schedule(beta_schedule="squaredcos_cap_v2", num_train_timesteps=1000, beta_start=0.0001,
+                     beta_end=0.02, prediction_type="epsilon")
+DEFAULTS = _Defaults(iters=6000, batch_size=64, lr=2e-3, min_lr=1e-4, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
 RESTART = dict(restart_iters=10000, restart_lr=1e-3, restart_min_lr=1e-5)  # stage 2 (see the module docstring)
 
 

@@ -28,14 +28,20 @@ import copy
 import math
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
 from ..checkpoints import save_checkpoint
 from ..toy.datasets import DATASETS, make_dataset
 
+if TYPE_CHECKING:
+    from ..families import BaseModel
+
 MODELS = ("ebm", "diffusion", "flow", "vae", "gan")
-RECIPES = {
+# hyper-parameters of mixed types (ints such as steps and widths, floats such as lr), per model
+RECIPES: dict[str, dict[str, Any]] = {
     "ebm": dict(steps=2000, batch_size=256, lr=2e-3, hidden=128, depth=3, fourier=64, fourier_scale=1.5, K=30, eta=0.1,
                 noise_scale=0.1, reg=0.01),
     "diffusion": dict(steps=15000, batch_size=512, lr=1e-3, hidden=128, depth=4, temb=32, ema=0.999, T=1000),
@@ -63,24 +69,28 @@ def _metadata(dataset, ds, model, hp, steps_done, seconds, loss, seed):
                      **hp},
     }
     if model == "ebm":
-        meta.update(family="ebm", network={"class": "ToyEnergyMLP", "config": dict(hidden=hp["hidden"], depth=hp["depth"], fourier=hp["fourier"],
-                                                                       fourier_scale=hp["fourier_scale"])},
+        meta.update(family="ebm", network={"class": "ToyEnergyMLP",
+                                           "config": dict(hidden=hp["hidden"], depth=hp["depth"], fourier=hp["fourier"],
+                                                          fourier_scale=hp["fourier_scale"])},
                     energy={"sign": "energy"},
                     sampler={"name": "ula", "steps": hp["K"], "step_size": hp["eta"], "convention": "B",
                              "noise_scale": hp["noise_scale"], "init": "uniform", "clip": True})
     elif model == "diffusion":
-        meta.update(family="diffusion", network={"class": "ToyEpsMLP", "config": dict(hidden=hp["hidden"], depth=hp["depth"], temb=hp["temb"])},
+        meta.update(family="diffusion",
+                    network={"class": "ToyEpsMLP", "config": dict(hidden=hp["hidden"], depth=hp["depth"], temb=hp["temb"])},
                     schedule={"beta_schedule": "linear", "num_train_timesteps": hp["T"], "beta_start": 1e-4,
                               "beta_end": 0.02, "prediction_type": "epsilon", "clip_sample": True},
                     sampler={"name": "ddpm", "steps": 100})
     elif model == "vae":
-        meta.update(family="vae", network={"class": "ToyVAE", "config": dict(hidden=hp["hidden"], latent=hp["latent"], obs_std=hp["obs_std"])},
+        meta.update(family="vae",
+                    network={"class": "ToyVAE", "config": dict(hidden=hp["hidden"], latent=hp["latent"], obs_std=hp["obs_std"])},
                     latent={"shape": [hp["latent"]]}, sampler={"name": "decode", "steps": 1})
     elif model == "gan":
         meta.update(family="gan", network={"class": "ToyGAN", "config": dict(hidden=hp["hidden"], latent=hp["latent"])},
                     latent={"shape": [hp["latent"]]}, sampler={"name": "decode", "steps": 1})
     else:
-        meta.update(family="flow", network={"class": "ToySplineFlow", "config": dict(transforms=hp["transforms"], bins=hp["bins"], hidden=hp["hidden"], scale=hp["scale"])},
+        meta.update(family="flow", network={"class": "ToySplineFlow", "config": dict(transforms=hp["transforms"], bins=hp["bins"],
+                                                                                     hidden=hp["hidden"], scale=hp["scale"])},
                     sampler={"name": "flow", "steps": hp["transforms"], "temperature": 1.0})
     return meta
 
@@ -121,26 +131,29 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
     B = hp["batch_size"]
     meta = lambda done, sec, loss: _metadata(dataset, ds, model, hp, done, sec, loss, seed)  # noqa: E731
 
+    # ``net``: the network being trained, as an ``nn.Module``; ``energy``/``vae``/``gan``/``flow`` name the same
+    # object with its own class, for the steps below that call that class's methods
+    net: nn.Module
     if model == "ebm":
-        net = ToyEnergyMLP(hp["hidden"], hp["depth"], hp["fourier"], hp["fourier_scale"])
+        net = energy = ToyEnergyMLP(hp["hidden"], hp["depth"], hp["fourier"], hp["fourier_scale"])
         fam = EnergyModel(net, meta(0, 0, None))
         net.train().requires_grad_(True)
         params = dict(steps=hp["K"], step_size=hp["eta"], convention="B", noise_scale=hp["noise_scale"], clip=True)
     elif model == "diffusion":
         net = ToyEpsMLP(hp["hidden"], hp["depth"], hp["temb"])
-        fam = DiffusionModel(copy.deepcopy(net), meta(0, 0, None))
-        ema = fam.net
+        diffusion = DiffusionModel(copy.deepcopy(net), meta(0, 0, None))
+        ema = diffusion.net
         net.train()
-        acp = fam.alphas_cumprod
+        acp = diffusion.alphas_cumprod
     elif model == "vae":
-        net = ToyVAE(hp["hidden"], hp["latent"], hp["obs_std"])
+        net = vae = ToyVAE(hp["hidden"], hp["latent"], hp["obs_std"])
     elif model == "gan":
-        net = ToyGAN(hp["hidden"], hp["latent"])
-        opt_d = torch.optim.Adam(net.D.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
+        net = gan = ToyGAN(hp["hidden"], hp["latent"])
+        opt_d = torch.optim.Adam(gan.D.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
     else:
-        net = ToySplineFlow(hp["transforms"], hp["bins"], hp["hidden"], hp["scale"])
+        net = flow = ToySplineFlow(hp["transforms"], hp["bins"], hp["hidden"], hp["scale"])
         net.train()
-    opt = torch.optim.Adam(net.G.parameters() if model == "gan" else net.parameters(), lr=hp["lr"],
+    opt = torch.optim.Adam(gan.G.parameters() if model == "gan" else net.parameters(), lr=hp["lr"],
                            betas=(0.5, 0.999) if model == "gan" else (0.9, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i / hp["steps"], 1.0))) * 0.9 + 0.1)
     t0 = time.time()
@@ -159,7 +172,7 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
             x_neg = None
             for rec in ula(fam, x_init, generator=g, **params):
                 x_neg = rec.x
-            e_pos, e_neg = net(x), net(x_neg)
+            e_pos, e_neg = energy(x), energy(x_neg)
             loss = e_pos.mean() - e_neg.mean() + hp["reg"] * (e_pos ** 2 + e_neg ** 2).mean()
         elif model == "diffusion":
             t = torch.randint(0, hp["T"], (B,), generator=g)
@@ -167,20 +180,20 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
             a = acp[t][:, None]
             loss = ((net(a.sqrt() * x + (1 - a).sqrt() * eps, t) - eps) ** 2).mean()
         elif model == "vae":
-            loss = -net.elbo(x, generator=g).mean()
+            loss = -vae.elbo(x, generator=g).mean()
         elif model == "gan":
             bce = torch.nn.functional.binary_cross_entropy_with_logits
             z = torch.randn((B, hp["latent"]), generator=g)
-            fake = net.generate(z)
-            d_real, d_fake = net.discriminate(x), net.discriminate(fake.detach())
+            fake = gan.generate(z)
+            d_real, d_fake = gan.discriminate(x), gan.discriminate(fake.detach())
             loss_d = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
-            d_gen = net.discriminate(fake)
+            d_gen = gan.discriminate(fake)
             loss = bce(d_gen, torch.ones_like(d_gen))      # non-saturating generator loss
         else:
-            loss = -net.log_prob(x).mean()
+            loss = -flow.log_prob(x).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if model == "flow":
@@ -204,6 +217,7 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
             save(it, avg)
 
     final = meta(hp["steps"], time.time() - t0, avg)
+    result: BaseModel
     if model == "ebm":
         net.eval().requires_grad_(False)
         result = EnergyModel(net, final)
