@@ -27,7 +27,9 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
         sampler: a registered name (``ddpm``, ``ddim``, ``ode-euler``, ``ode-heun``, ...).
         steps: number of chain steps (1..T for diffusion models).
         n: batch size (default: x_init's batch, else 1).
-        seed: fixes x_init (when not given) and every noise draw: the chain replays exactly.
+        seed: fixes x_init (when not given) and every noise draw: the chain replays exactly. With ``x_init``
+            given, the draw a fresh chain would spend on x_init is skipped, so ``chain(seed=s, x_init=x_T)``
+            with x_T the Gaussian x_init of seed s equals the fresh chain of seed s.
         x_init: (N, *data_shape) starting state in model space (default Gaussian noise at the first
             timestep).
         t_start: start from this training timestep (x_init must then be at that noise level); the
@@ -73,6 +75,11 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
         if tuple(x_init.shape[1:]) != tuple(model.data_shape):
             raise ValueError(f"x_init has shape {tuple(x_init.shape)}, expected (N, {', '.join(map(str, model.data_shape))})")
         x = x_init.to(model.device, torch.float32)
+        # The generator's first draw is the one a fresh chain spends on x_init. Skip it, so that the noise of
+        # a chain started from a given state never repeats that state's own draw (a branch from record 0 with its
+        # parent's seed had step-1 noise equal to x_T, cosine 1.0), and chain(seed=s, x_init=x_T of seed s)
+        # replays the fresh chain of seed s exactly.
+        torch.randn(tuple(x.shape), generator=generator)
     if spec.grid == "timesteps":
         spacing = kw.pop("timestep_spacing", "leading")
         if timesteps is None:

@@ -125,3 +125,16 @@ def test_euler_maruyama_reaches_the_data_distribution():
     dtau = math.log(float(model._acp_cpu[t_prev]) / float(model._acp_cpu[t]))
     assert torch.allclose(recs[1].drift + recs[1].noise, recs[1].x - recs[0].x, atol=1e-6)
     assert dtau > 0
+
+
+def test_a_chain_from_a_given_state_does_not_reuse_its_draw(tmp_path):
+    """Issue 13: `chain(m, "ddpm", seed=7, x_init=x_T)` drew step-1 noise equal to x_T (cosine 1.0), so a branch
+    from record 0 with its parent's seed replayed the start as noise. Now it equals the fresh chain of seed 7."""
+    m = load_checkpoint(save_tiny(tmp_path / "tiny.safetensors")[0], device="cpu")
+    fresh = list(chain(m, "ddpm", steps=10, n=2, seed=7))
+    x_T = fresh[0].x
+    again = list(chain(m, "ddpm", steps=10, seed=7, x_init=x_T))
+    cos = torch.nn.functional.cosine_similarity(again[1].noise.flatten(), x_T.flatten(), dim=0)
+    assert abs(float(cos)) < 0.2
+    for a, b in zip(fresh, again):
+        assert torch.equal(a.x, b.x)

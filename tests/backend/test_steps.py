@@ -26,8 +26,9 @@ def acp(t):
 
 
 def z_draws(k, shape=X.shape, seed=SEED):
-    """The first k standard-normal draws of the chain's generator (x_init is given, so none go to it)."""
+    """The chain's first k noise draws: x_init is given, so the draw a fresh chain spends on it is skipped."""
     g = torch.Generator().manual_seed(seed)
+    torch.randn(shape, generator=g)
     return [torch.randn(shape, generator=g).double() for _ in range(k)]
 
 
