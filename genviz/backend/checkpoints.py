@@ -277,7 +277,8 @@ def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "name": folder.name, "family": "diffusion",
-        "description": f"diffusers UNet2DModel folder {folder}",
+        "description": (f"diffusers pipeline folder {folder} (its unet/ and scheduler/)" if unet_dir != folder
+                        else f"diffusers UNet2DModel folder {folder}"),
         "network": {"class": "diffusers.UNet2DModel", "config": {k: v for k, v in cfg.items() if not k.startswith("_")}},
         "data": {"shape": [cfg.get("in_channels", 3), *size], "range": [-1.0, 1.0], "dataset": "unknown",
                  "kind": "image"},
@@ -304,7 +305,9 @@ def _load_diffusers(folder: Path, device):
         raise CheckpointError(f"{folder}: opening diffusers folders needs the 'diffusers' package "
                               "(pip install diffusers)") from None
     try:
-        net = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True, local_files_only=True)
+        # low_cpu_mem_usage=False: without `accelerate` installed, diffusers otherwise warns on every load
+        net = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True, local_files_only=True,
+                                          low_cpu_mem_usage=False)
     except Exception as e:
         raise CheckpointError(f"{folder}: diffusers could not load the UNet ({_short(e)})") from None
     try:

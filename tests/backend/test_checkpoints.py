@@ -150,7 +150,20 @@ def save_diffusers(folder, unet, pipeline=False, **sched_kw):
 def test_diffusers_pipeline_folder_and_its_schedule(tmp_path, diffusers_folder):
     unet = diffusers_folder[1]
     sched = save_diffusers(tmp_path / "pipe", unet, pipeline=True, beta_schedule="squaredcos_cap_v2")
-    m = load_checkpoint(tmp_path / "pipe", device="cpu")
+    import logging
+    records = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+    handler = Catch(level=logging.WARNING)
+    logging.getLogger("diffusers").addHandler(handler)
+    try:
+        m = load_checkpoint(tmp_path / "pipe", device="cpu")
+    finally:
+        logging.getLogger("diffusers").removeHandler(handler)
+    assert not [r for r in records if "accelerate" in r]  # diffusers' accelerate warning is not the user's business
+    assert m.metadata["description"].startswith("diffusers pipeline folder")
     assert torch.allclose(m.alphas_cumprod, sched.alphas_cumprod, atol=1e-7)
     assert m.metadata["schedule"]["beta_schedule"] == "squaredcos_cap_v2"
     with torch.no_grad():
