@@ -1,11 +1,12 @@
 """The staging area's model (InvokeAI's unified canvas): candidates wait here until the user accepts,
 saves or discards them; the drawing is never overwritten silently. No Qt here.
 
-Batches of candidates (one per generation) are appended; ``index`` walks over all candidates of all
-batches. ``accept()`` returns the current candidate (the panel puts it on the canvas as a new undo
-step, so undo brings the drawing back) and adds it to ``history``. ``discard()`` drops the current
-batch. When more than ``max_batches`` are held, the oldest batch is dropped and ``dropped`` counts it
-(the panel says so in the status line).
+Batches of candidates (one per generation) are appended, each labelled with the name of the model that
+made it; ``index`` walks over all candidates of all batches. ``accept()`` returns the current candidate
+(the panel puts it on the canvas as a new undo step, so undo brings the drawing back), marks it accepted
+and adds it to ``history``; the staging area and the cursor stay as they are, so the user keeps their
+place among the candidates. ``discard()`` drops the current batch. When more than ``max_batches`` are
+held, the oldest batch is dropped and ``dropped`` counts it (the panel says so in the status line).
 """
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ from typing import Any
 
 @dataclass
 class Candidate:
-    """One generated image: ``image`` (C, H, W) float32 numpy in [0, 1], with what produced it."""
+    """One generated image: ``image`` (C, H, W) float32 numpy in [0, 1], with what produced it (batch
+    number, index ``k`` in the batch, the generation settings and the ``model`` name) and whether it was
+    ``accepted``."""
 
     image: Any
     batch: int
     k: int
     params: dict = field(default_factory=dict)
+    model: str = ""
+    accepted: bool = False
 
 
 class StagingArea:
@@ -38,6 +43,7 @@ class StagingArea:
     # ---- contents --------------------------------------------------------------------------------
     @property
     def candidates(self) -> list[Candidate]:
+        """All staged candidates, oldest batch first."""
         return [c for b in self.batches for c in b]
 
     def __len__(self) -> int:
@@ -45,17 +51,18 @@ class StagingArea:
 
     @property
     def current(self) -> Candidate | None:
+        """The candidate under the cursor (None when nothing is staged)."""
         cs = self.candidates
         return cs[self.index] if 0 <= self.index < len(cs) else None
 
-    def add_batch(self, images, params: dict | None = None) -> int:
-        """Append a batch (sequence of (C, H, W) arrays in [0, 1]); the cursor moves to its first
-        candidate. Returns the batch number (1, 2, ...)."""
+    def add_batch(self, images, params: dict | None = None, model: str = "") -> int:
+        """Append a batch (sequence of (C, H, W) arrays in [0, 1]) made by ``model`` (its name); the
+        cursor moves to its first candidate. Returns the batch number (1, 2, ...)."""
         if len(images) == 0:
             raise ValueError("a batch needs at least one image")
         num = self._next_batch
         self._next_batch += 1
-        self.batches.append([Candidate(img, num, k, dict(params or {})) for k, img in enumerate(images)])
+        self.batches.append([Candidate(img, num, k, dict(params or {}), str(model)) for k, img in enumerate(images)])
         while len(self.batches) > self.max_batches:
             self.batches.pop(0)
             self.dropped += 1
@@ -64,16 +71,19 @@ class StagingArea:
 
     # ---- navigation ------------------------------------------------------------------------------
     def next(self) -> Candidate | None:
+        """Move the cursor to the next candidate (wraps around)."""
         if len(self):
             self.index = (self.index + 1) % len(self)
         return self.current
 
     def prev(self) -> Candidate | None:
+        """Move the cursor to the previous candidate (wraps around)."""
         if len(self):
             self.index = (self.index - 1) % len(self)
         return self.current
 
     def select(self, i: int) -> Candidate | None:
+        """Move the cursor to candidate ``i`` (IndexError when out of range)."""
         if not 0 <= i < len(self):
             raise IndexError(f"candidate {i} out of range 0..{len(self) - 1}")
         self.index = i
@@ -81,7 +91,8 @@ class StagingArea:
 
     # ---- actions ---------------------------------------------------------------------------------
     def accept(self) -> Candidate:
-        """Take the current candidate: it goes to ``history`` and its batch leaves the staging area.
+        """Take the current candidate: it is marked accepted and goes to ``history`` (once, however often
+        it is accepted); it and its batch stay staged and the cursor stays on it.
 
         Raises:
             LookupError: nothing staged.
@@ -89,9 +100,10 @@ class StagingArea:
         c = self.current
         if c is None:
             raise LookupError("no candidate to accept")
-        self.history.append(c)
-        del self.history[:-self.max_history]
-        self._remove_batch_of(c)
+        if not c.accepted:
+            c.accepted = True
+            self.history.append(c)
+            del self.history[:-self.max_history]
         return c
 
     def discard(self) -> int:
@@ -102,6 +114,7 @@ class StagingArea:
         return self._remove_batch_of(c)
 
     def clear(self) -> None:
+        """Drop every staged batch (the history stays)."""
         self.batches.clear()
         self.index = -1
 

@@ -45,8 +45,8 @@ def test_stroke_canvas_mouse_events(qtbot):
     changed = []
     c.strokeFinished.connect(lambda: changed.append(c.revision))
     qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(51, 51))
-    from PySide6.QtGui import QMouseEvent
     from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
     for x in range(51, 200, 10):
         ev = QMouseEvent(QEvent.Type.MouseMove, QPointF(x, 101), QPointF(x, 101), Qt.MouseButton.NoButton,
@@ -98,11 +98,13 @@ def test_panel_generate_stage_accept_undo_discard(qtbot, tiny_ckpt, autosave_dir
         assert saved.shape == (28, 28) and np.abs(saved / 255.0 - chosen[0]).max() < 0.01
         p.accept_btn.click()
         assert len(p.staging.history) == 1 and p.history_list.count() == 1
-        assert len(p.staging) == 4  # the accepted candidate's batch left the staging area
+        assert len(p.staging) == 8 and p.staging.index == 3  # accepting keeps the candidates and the user's place
         from genviz.gui.panels.canvas import model_view
         assert np.abs(model_view(p.canvas.ink_array(), (1, 28, 28)) - chosen).max() < 0.003  # exact round trip (uint8)
         p.undo_btn.click()  # undo brings the drawing back
         assert np.array_equal(p.canvas.ink_array(), drawing)
+        p.discard_btn.click()  # the shown candidate's batch (the first) goes
+        assert len(p.staging) == 4 and all(c.batch == 2 for c in p.staging.candidates)
         p.discard_btn.click()
         assert len(p.staging) == 0 and not p.accept_btn.isEnabled()
     finally:
@@ -275,6 +277,100 @@ def test_colour_brush_only_for_colour_models(qtbot, tiny_ckpt, autosave_dir):
         p.ink_slider.setValue(50)
         p.set_colour(QColor(255, 0, 0))
         assert p.canvas.ink == QColor(127, 0, 0)
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_accept_keeps_the_shown_candidate_and_the_users_place(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.steps_spin.setValue(2)
+        p.k_spin.setValue(3)
+        for seed in (0, 1):
+            p.seed_spin.setValue(seed)
+            with qtbot.waitSignal(p.generated, timeout=30000):
+                p.generate()
+        p.stage_list.setCurrentRow(4)  # the newest batch's second candidate
+        shown = p.staging.current
+        p.accept_btn.click()
+        assert p.staging.current is shown and p.staging.index == 4 and len(p.staging) == 6
+        assert shown.accepted and p.staging.history == [shown]
+        assert "accepted" in p.stage_label.text() and p.stage_list.currentRow() == 4
+        p.accept_btn.click()  # again: the history does not repeat it
+        assert p.history_list.count() == 1
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_live_on_clears_an_old_latency_readout(qtbot, tiny_ckpt, autosave_dir):
+    import time
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.steps_spin.setValue(2)
+        p.k_spin.setValue(2)
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            p.generate()
+        assert p.last_latency is not None and p.latency_label.text() != "latency: —"
+        qtbot.wait(1000)  # the stroke is old now
+        t_on = time.perf_counter()
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            p.live_cb.setChecked(True)
+            assert p.last_latency is None and p.latency_label.text() == "latency: —"
+        # measured from this generation, not from the stroke a second ago
+        assert p.last_latency is not None and p.last_latency <= time.perf_counter() - t_on
+        assert p.latency_label.text().startswith("latency: ") and p.latency_label.text() != "latency: —"
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_batches_are_labelled_with_their_model(qtbot, tiny_ckpt, autosave_dir):
+    from genviz.gui.chain_runner import load_model
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        msgs = []
+        p.message.connect(lambda t, e: msgs.append((t, e)))
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.steps_spin.setValue(2)
+        p.k_spin.setValue(2)
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            p.generate()
+        other = load_model(tiny_ckpt, "cpu")
+        other.model.name = "tiny-copy"
+        p.set_model(other)
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            p.generate()
+        assert [c.model for c in p.staging.candidates] == ["tiny", "tiny", "tiny-copy", "tiny-copy"]
+        assert "model: tiny-copy" in p.stage_label.text() and "tiny-copy" in msgs[-1][0]
+        p.stage_list.setCurrentRow(0)
+        assert "model: tiny" in p.stage_label.text() and "tiny-copy" not in p.stage_label.text()
+        assert "by tiny:" in p.stage_list.item(0).toolTip() and "by tiny-copy:" in p.stage_list.item(3).toolTip()
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_cancel_stops_the_job_and_stages_nothing(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        msgs = []
+        p.message.connect(lambda t, e: msgs.append((t, e)))
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.t0_slider.setValue(100)
+        p.steps_spin.setValue(1000)
+        assert p.generate() and p.busy and p.cancel_btn.isEnabled() and not p.generate_btn.isEnabled()
+        qtbot.waitUntil(lambda: p.progress.maximum() == 0, timeout=30000)  # the job says the sampler runs
+        assert p.progress.format().startswith("sampling")
+        p.cancel_btn.click()
+        assert not p.busy and p.generate_btn.isEnabled() and not p.cancel_btn.isEnabled()
+        assert msgs[-1] == ("generation cancelled", False)
+        qtbot.waitUntil(lambda: eng.pending() == 0, timeout=30000)  # the sampler stopped at its next step
+        qtbot.wait(50)
+        assert len(p.staging) == 0 and msgs[-1] == ("generation cancelled", False)
     finally:
         p.shutdown()
         eng.shutdown()

@@ -106,6 +106,9 @@ def test_staging_navigation_accept_discard_history():
     c = st.accept()
     assert (c.batch, c.k) == (1, 2)
     assert st.history == [c]
+    assert len(st) == 6 and st.index == 2 and st.current is c and c.accepted  # nothing leaves, the cursor stays
+    assert st.accept() is c and st.history == [c]  # accepting it again does not repeat it in the history
+    assert st.discard() == 4
     assert len(st) == 2 and all(x.batch == 2 for x in st.candidates)
     assert st.discard() == 2
     assert len(st) == 0 and st.current is None
