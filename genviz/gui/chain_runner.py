@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chain_state import Branch, ChainState, Record
+from .history import HistoryBlocks
 
 CLASSIFIER_NAME = "mnist-classifier"
 
@@ -113,11 +114,13 @@ class ChainRunner:
         self._clf_s = None        # moving average of one classifier call's time (s)
         self._since_clf = 0       # steps since the classifier last ran
         self._unjudged: list = []  # (branch, record) the classifier skipped while running, newest last
+        self.blocks = HistoryBlocks()  # every record's arrays live in preallocated blocks (no fragmentation)
 
     # ---- model -----------------------------------------------------------------------------------
     def set_model(self, loaded: LoadedModel | None) -> None:
         """Use a new model: every branch of the old one is dropped."""
         self.state.clear()
+        self.blocks.clear()
         self._unjudged.clear()
         self.model = loaded.model if loaded else None
         self.classifier = loaded.classifier if loaded else None
@@ -151,14 +154,15 @@ class ChainRunner:
         probabilities (of x0_hat, or of x for samplers that make no prediction) and, for Langevin-type
         samplers, the drift and noise terms as signed previews with their per-sample norms."""
         import torch
-        x = rec.x.detach().to("cpu", torch.float32).clone()
+        put = self.blocks.put
+        x = put(rec.x.detach().to("cpu", torch.float32))
         x0_u8 = probs = eps_norm = None
         if rec.x0_hat is not None:
-            x0_u8 = self._u8(rec.x0_hat)
+            x0_u8 = put(self._u8(rec.x0_hat))
         judged = rec.x0_hat if rec.x0_hat is not None else (rec.x if rec.t is None else None)
         if classify and self.classifier is not None and judged is not None:  # Langevin states (t None) as they are
             t0 = time.perf_counter()
-            probs = self.classifier.probs(judged.float()).float().cpu().numpy()
+            probs = put(self.classifier.probs(judged.float()).float().cpu().numpy())
             dt = time.perf_counter() - t0
             self._clf_s = dt if self._clf_s is None else 0.8 * self._clf_s + 0.2 * dt
             self._since_clf = 0
@@ -177,7 +181,7 @@ class ChainRunner:
         t_next = None if rec.t_next is None else int(rec.t_next)
         sigma = float(rec.sigma) if rec.sigma is not None else float("nan")
         out = Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=sigma, x=x,
-                     x_u8=self._u8(rec.x), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs,
+                     x_u8=put(self._u8(rec.x)), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs,
                      energy=mean("energy"), grad_norm=mean("grad_norm"), accept=mean("accept"),
                      level=None if rec.level is None else int(rec.level))
         if rec.drift is not None and x.dim() == 4:
@@ -190,7 +194,7 @@ class ChainRunner:
             def signed_u8(v):
                 return (128 + 127 * v / scale).round().clamp(0, 255).to(torch.uint8).numpy()
 
-            out.drift_u8, out.noise_u8 = signed_u8(drift), signed_u8(noise)
+            out.drift_u8, out.noise_u8 = put(signed_u8(drift)), put(signed_u8(noise))
             out.drift_norms = drift.flatten(1).norm(dim=1).numpy()
             out.noise_norms = noise.flatten(1).norm(dim=1).numpy()
         return out
