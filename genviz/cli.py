@@ -78,7 +78,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
     g = sub.add_parser("gui", help="open the app")
     g.add_argument("checkpoint", nargs="?", default=None, help="bundled name or path (default: mnist-ddpm)")
-    g.add_argument("--panel", choices=panel_keys(), default="chain")
+    g.add_argument("--panel", choices=panel_keys(), default=None,
+                   help="the panel shown first, running its default action (default: the Start page with the demos; "
+                   "chain when a checkpoint or --screenshot is given)")
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--screenshot", metavar="PNG", help="run the panel's default action, save a PNG of the window, exit")
     g.add_argument("--preset", metavar="NAME", help="open a demo preset (see `genviz presets`)")

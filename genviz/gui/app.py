@@ -66,14 +66,25 @@ def _attach_probe(win, path: str, loop: QEventLoop) -> None:
     win.chain_panel.recordDrawn.connect(drawn)
 
 
-def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "auto",
+def initial_view(checkpoint, panel, screenshot=None, probe=None) -> tuple[str, bool]:
+    """(the tab shown first, whether the loaded model's default action runs): plain ``genviz`` opens on the Start
+    page with nothing running; a named checkpoint or panel, a screenshot or a probe opens that panel (default
+    chain) and runs it."""
+    if panel is None and checkpoint is None and screenshot is None and probe is None:
+        return "start", False
+    return panel or "chain", True
+
+
+def run_gui(checkpoint: str | None = None, panel: str | None = None, device: str = "auto",
             screenshot: str | None = None, probe: str | None = None, preset: str | None = None,
             session: str | None = None) -> int:
     """Open the main window, load ``checkpoint`` (default ``mnist-ddpm``) and run the event loop.
 
     Args:
         checkpoint: bundled name or path of a checkpoint file or diffusers folder.
-        panel: the panel shown first: chain, interpolation, density or canvas.
+        panel: the panel shown first (``genviz.panels``), running its default action. None: the chain when a
+            checkpoint, a screenshot or a probe is asked for; otherwise (plain ``genviz``) the Start page with the
+            demos, the default model loaded in the background and nothing running.
         device: "auto", "cpu", "cuda", "mps", ...
         screenshot: if set, run the panel's default action to completion (for the chain: the
             default sampler over the whole chain, batch 16), save the window as this PNG and return.
@@ -89,6 +100,8 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
     """
     from ..panels import panel_keys
     from .main_window import MainWindow
+    first, autorun = initial_view(checkpoint, panel, screenshot, probe)
+    panel = panel or "chain"
     if panel not in panel_keys():
         print(f"genviz: error: unknown panel {panel!r} (expected one of {', '.join(panel_keys())})", file=sys.stderr)
         return 2
@@ -103,8 +116,8 @@ def run_gui(checkpoint: str | None = None, panel: str = "chain", device: str = "
     if screenshot is None and hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C in the terminal quits
     win = MainWindow(device=device)
-    win.set_panel(panel)
-    win.autorun = True
+    win.set_panel(first)
+    win.autorun = autorun
     setup = {"ready": preset is None and session is None}
     if preset is not None:
         try:

@@ -355,3 +355,11 @@ def test_untrusted_description_is_plain_text(window):
     window.browser.set_model(L())
     text = window.browser.model_label.text()
     assert "<img" not in text and "&lt;img" in text and "&lt;b&gt;x" in text
+
+
+def test_plain_genviz_opens_on_the_start_page_with_nothing_running():
+    from genviz.gui.app import initial_view
+    assert initial_view(None, None) == ("start", False)
+    assert initial_view("mnist-ddpm", None) == ("chain", True)
+    assert initial_view(None, "canvas") == ("canvas", True)
+    assert initial_view(None, None, screenshot="x.png") == ("chain", True)
