@@ -12,26 +12,34 @@ def to_uint8(unit: np.ndarray) -> np.ndarray:
     return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, scale: int = 1, pad_value: int = 40) -> np.ndarray:
+def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, scale: int = 1, pad_value: int = 40,
+              background: tuple[int, int, int] | None = None) -> np.ndarray:
     """Tile a batch into one image.
 
     Args:
         images: (N, C, H, W) float in [0, 1] or uint8, C in {1, 3}.
-        nrow: tiles per row (default ceil(sqrt(N))).
+        nrow: tiles per row (default ceil(sqrt(N))); tile i sits at row i // nrow, column i % nrow.
         pad: pixels between tiles (before scaling).
         scale: integer nearest-neighbour upscaling of each pixel.
+        pad_value: grey level 0..255 of the padding (when ``background`` is None).
+        background: an (R, G, B) 0..255 colour for the padding; the result is then always RGB (grey tiles
+            are repeated over the three channels).
     Returns:
-        (H', W') uint8 for C = 1, (H', W', 3) uint8 for C = 3.
+        (H', W') uint8 for C = 1, (H', W', 3) uint8 for C = 3 or when ``background`` is given.
     Raises:
         ValueError: not a 4-D batch, or C not 1 or 3.
     """
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"expected (N, C, H, W) with C in (1, 3), got {images.shape}")
     imgs = images if images.dtype == np.uint8 else to_uint8(images)
+    if background is not None and imgs.shape[1] == 1:
+        imgs = np.repeat(imgs, 3, axis=1)
     n, c, h, w = imgs.shape
     nrow = nrow or max(1, math.ceil(math.sqrt(n)))
     ncol = math.ceil(n / nrow)
     grid = np.full((c, ncol * (h + pad) + pad, nrow * (w + pad) + pad), pad_value, dtype=np.uint8)
+    if background is not None:
+        grid[:] = np.asarray(background, np.uint8)[:, None, None]
     for i in range(n):
         r, q = divmod(i, nrow)
         y, x = pad + r * (h + pad), pad + q * (w + pad)

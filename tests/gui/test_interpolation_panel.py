@@ -1,4 +1,6 @@
 """The interpolation panel in the main window (offscreen): runs, picker clicks, drops, scrubbing, exports, errors."""
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -99,7 +101,7 @@ def test_slider_decodes_live_and_exports(qtbot, win, latent_ckpts, tmp_path):
     p.grid_check.setChecked(False)
     _run(qtbot, p)
     p.set_t(0.5)
-    qtbot.waitUntil(lambda: p.live_unit is not None and abs(p.live_t - 0.5) < 1e-9 and not p._live_busy,
+    qtbot.waitUntil(lambda: p.live_unit is not None and abs(p.live_t - 0.5) < 1e-9 and not p.jobs.live_busy,
                     timeout=20000)
     m = load_checkpoint(latent_ckpts["tiny-gan"])
     z = slerp(torch.randn(m.latent_shape, generator=torch.Generator().manual_seed(0)),
@@ -214,25 +216,80 @@ def test_session_round_trip_and_preset(qtbot, win, latent_ckpts):
         p.restore_session({"method": "cubic"})
 
 
-def test_latent_walk_preset_runs(qtbot, tmp_path, monkeypatch):
-    """The ``latent-walk`` demo preset loads mnist-vae (a tiny stand-in here) and decodes its walk."""
-    import genviz.backend.checkpoints as ck
-    from genviz.presets import get_preset
+def _apply_latent_walk(qtbot, tmp_path, monkeypatch):
+    """A main window with the ``latent-walk`` preset applied (mnist-vae: a tiny stand-in here)."""
     from latenttiny import tiny_vae_net, vae_meta
+
+    import genviz.backend.checkpoints as ck
     from genviz.backend import save_checkpoint
+    from genviz.presets import get_preset
     save_checkpoint(tmp_path / "mnist-vae.safetensors", tiny_vae_net().state_dict(), {**vae_meta(), "name": "mnist-vae"})
     monkeypatch.setattr(ck, "CHECKPOINT_DIR", tmp_path)
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)
     w.show()
+    done = []
+    w.demo.apply_preset(get_preset("latent-walk"), on_done=lambda: done.append(True))
+    qtbot.waitUntil(lambda: bool(done), timeout=60000)
+    return w
+
+
+def test_latent_walk_preset_runs(qtbot, tmp_path, monkeypatch):
+    """The ``latent-walk`` demo preset loads mnist-vae (a tiny stand-in here) and decodes its walk."""
+    w = _apply_latent_walk(qtbot, tmp_path, monkeypatch)
     try:
-        done = []
-        pr = get_preset("latent-walk")
-        w.demo.apply_preset(pr, on_done=lambda: done.append(True))
-        qtbot.waitUntil(lambda: bool(done), timeout=60000)
         p = w.interpolation_panel
         assert w.current_panel() == "interpolation" and w.loaded.model.name == "mnist-vae"
         assert p.status == "done" and p.frames_unit.shape == (10, 1, 28, 28) and p.grid_unit.shape == (36, 1, 28, 28)
         assert p.endpoints[0]["spec"] == "mnist:3" and p.slider.value() == p.slider.maximum() // 2
     finally:
         w.close()
+
+
+def test_preset_fills_the_samples_picker(qtbot, tmp_path, monkeypatch):
+    """User report: after the slerp preset the Samples picker stayed empty until a seed box was nudged."""
+    w = _apply_latent_walk(qtbot, tmp_path, monkeypatch)
+    try:
+        p = w.interpolation_panel
+        qtbot.waitUntil(lambda: p.samples_grid._shape is not None and p.samples_grid._shape[0] == 12, timeout=20000)
+        assert p.samples_grid.label.text == "seeds 100–111"
+        p.samples_grid.tileClicked.emit(2)  # and it works: the active endpoint becomes that seed
+        assert p.endpoints[0] == {"kind": "seed", "seed": 102}
+    finally:
+        w.close()
+
+
+def test_model_switch_refreshes_the_big_frame(qtbot, win, latent_ckpts):
+    """User report: after switching model the big scrub view stayed blank with the old ‖z‖ until the slider
+    moved. It is cleared at once (no stale frame, no stale norm) and shows the new walk's frame when decoded."""
+    p = _load(qtbot, win, latent_ckpts["tiny-vae"])
+    p.frames_spin.setValue(3)
+    p.grid_check.setChecked(False)
+    _run(qtbot, p)
+    p.set_t(0.5)
+    qtbot.waitUntil(lambda: p.live_unit is not None and p.done(), timeout=20000)
+    assert "‖z‖" in p.live.label.text
+    p = _load(qtbot, win, latent_ckpts["tiny-gan"])
+    assert p.live_unit is None and p.live._shape is None
+    assert p.live.label.text == "t = 0.50" and "‖z‖" not in p.live.label.text
+    assert p.info.text() == "" and p.strip.label.text == "strip A → B"
+    _run(qtbot, p)
+    qtbot.waitUntil(lambda: p.live_unit is not None and p.done(), timeout=20000)
+    assert p.live.label.text == f"t = 0.50, ‖z‖ = {p.norms[1]:.2f}" and p.live._shape is not None
+
+
+def test_stop_keeps_the_frames_decoded_so_far(qtbot, win, latent_ckpts):
+    """Stop cancels the walk's engine job between two frames; the frames decoded so far stay shown."""
+    p = _load(qtbot, win, latent_ckpts["tiny-vae"])
+    decode = p.model.decode
+    p.model.decode = lambda z: (time.sleep(0.01), decode(z))[1]  # 176 frames take 2 s or more
+    p.frames_spin.setValue(32)
+    p.grid_spin.setValue(12)
+    assert p.run()
+    qtbot.waitUntil(lambda: p.state.partial is not None, timeout=20000)
+    p.stop_btn.click()
+    assert p.status == "idle" and "stopped at" in p.strip.label.text
+    qtbot.waitUntil(lambda: win.engine.pending() == 0, timeout=30000)
+    qtbot.wait(100)
+    assert p.status == "idle" and p.frames_unit is None and p.done()
+    assert 0 < p.progress.value() < p.progress.maximum() == 32 + 144
