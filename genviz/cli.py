@@ -88,6 +88,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the demo presets")
     pr.add_argument("--json", action="store_true", help="print a JSON list")
+    pr.add_argument("--thumbnails", action="store_true",
+                    help="render each preset's Start-page thumbnail into resources/presets/ (runs every preset)")
 
     sm = sub.add_parser("samplers", help="list every sampler: name, label, kind, families, parameters")
     sm.add_argument("--json", action="store_true", help="print a JSON list")
@@ -448,6 +450,14 @@ def cmd_samplers(a) -> int:
 
 def cmd_presets(a) -> int:
     from .presets import list_presets
+    if a.thumbnails:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from .gui.thumbnails import render_thumbnails
+        written = render_thumbnails(log=lambda m: print(m, file=sys.stderr))
+        if not written:
+            raise CLIError("no thumbnail could be rendered")
+        return 0
     presets = list_presets()
     if a.json:
         print(json.dumps([{k: p[k] for k in ("name", "title", "description", "checkpoint", "panel")}

@@ -12,12 +12,19 @@ def to_uint8(unit: np.ndarray) -> np.ndarray:
     return (np.clip(unit, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def grid_shape(n: int) -> tuple[int, int]:
+    """(rows, cols) of the near-square grid ``make_grid`` lays ``n`` tiles on by default (cols = ceil(sqrt(n)))."""
+    cols = max(1, math.ceil(math.sqrt(n)))
+    return max(1, math.ceil(n / cols)), cols
+
+
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, scale: int = 1, pad_value: int = 40,
               background: tuple[int, int, int] | None = None) -> np.ndarray:
     """Tile a batch into one image.
 
     Args:
-        images: (N, C, H, W) float in [0, 1] or uint8, C in {1, 3}.
+        images: (N, C, H, W) float in [0, 1] or uint8; C = 1 (grey) or 3 (RGB); any other C shows its first
+            channel as grey.
         nrow: tiles per row (default ceil(sqrt(N))); tile i sits at row i // nrow, column i % nrow.
         pad: pixels between tiles (before scaling).
         scale: integer nearest-neighbour upscaling of each pixel.
@@ -27,10 +34,13 @@ def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, scale: 
     Returns:
         (H', W') uint8 for C = 1, (H', W', 3) uint8 for C = 3 or when ``background`` is given.
     Raises:
-        ValueError: not a 4-D batch, or C not 1 or 3.
+        ValueError: not a 4-D batch.
     """
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"expected (N, C, H, W) with C in (1, 3), got {images.shape}")
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"expected (N, C, H, W) images, got shape {images.shape}")
+    if images.shape[1] not in (1, 3):
+        images = images[:, :1]
     imgs = images if images.dtype == np.uint8 else to_uint8(images)
     if background is not None and imgs.shape[1] == 1:
         imgs = np.repeat(imgs, 3, axis=1)

@@ -29,7 +29,7 @@ latent that ``genviz sample CKPT --n 1 --seed s`` decodes.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -294,7 +294,7 @@ class DDIMLatent(LatentSpace):
         self.steps = int(steps if steps is not None else (d.get("steps", 50) if d.get("name") == "ddim" else 50))
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
-        self.params = {"eta": 0.0, "clip_sample": bool(clip_sample)}
+        self.params: dict[str, Any] = {"eta": 0.0, "clip_sample": bool(clip_sample)}
         # not the checkpoint's spacing: mnist-ddpm samples with "trailing" timesteps, which start at t = T-1
         # where ᾱ ≈ 2e-9 on its cosine schedule, and unclipped decoding then blows up (x̂_0 error × 1/√ᾱ)
         if timestep_spacing is not None:
@@ -365,13 +365,13 @@ def load_image(spec: str, data_shape: Sequence[int], data_range=(-1.0, 1.0), mod
         arr = imgs[k].astype(np.float32) / 255.0
         if (h, w) != arr.shape:
             from PIL import Image
-            arr = np.asarray(Image.fromarray(imgs[k]).resize((w, h), Image.LANCZOS), np.float32) / 255.0
+            arr = np.asarray(Image.fromarray(imgs[k]).resize((w, h), Image.Resampling.LANCZOS), np.float32) / 255.0
         u = np.repeat(arr[None], c, axis=0)
     else:
         from PIL import Image, UnidentifiedImageError
         try:
-            with Image.open(spec) as im:
-                im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.LANCZOS)
+            with Image.open(spec) as opened:
+                im = opened.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.LANCZOS)
                 arr = np.asarray(im, np.float32) / 255.0
         except FileNotFoundError:
             raise ValueError(f"{spec}: no such image file") from None
@@ -394,6 +394,7 @@ def endpoint_latent(space: LatentSpace, seed: int | None = None, image: torch.Te
         raise ValueError("an endpoint needs exactly one of a seed or an image")
     if seed is not None:
         return space.seed_latent(seed)
+    assert image is not None
     if image.dim() == len(space.model.data_shape):
         image = image[None]
     return space.encode(image)[0].float().cpu()
@@ -422,7 +423,7 @@ def interpolate(space: LatentSpace, corners: Sequence[torch.Tensor], method: str
         ts = path_params(frames)
         gshape = None
     elif len(corners) == 4:
-        zs = grid(*corners, method=method, rows=frames, cols=frames).flatten(0, 1)
+        zs = grid(corners[0], corners[1], corners[2], corners[3], method=method, rows=frames, cols=frames).flatten(0, 1)
         u = path_params(frames)
         ts = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)
         gshape = (frames, frames)

@@ -152,10 +152,11 @@ def walk(model, endpoints: Sequence[Endpoint], method: str = "slerp", frames: in
     need = 4 if side else 2
     if len(endpoints) < need:
         raise ValueError(f"a {'grid' if side else 'strip'} needs {need} endpoints, got {len(endpoints)}")
-    space = latent_space(model, steps=steps if model.family == "diffusion" else None)
+    space = latent_space(model, steps=steps if model.traits.eps else None)
     corners = tuple(endpoint_to_latent(space, e) for e in endpoints[:need])
     zs = path(corners[0], corners[1], method, frames)  # ValueError: method, shapes
-    grid_z = grid(*corners, method=method, rows=side, cols=side).flatten(0, 1) if side else None
+    grid_z = (grid(corners[0], corners[1], corners[2], corners[3], method=method, rows=side, cols=side).flatten(0, 1)
+              if side else None)
     profiles = norm_profiles(corners[0], corners[1], PROFILE_POINTS)
     strip = np.empty((frames, *model.data_shape), np.float32)
     cells = np.empty((side * side, *model.data_shape), np.float32)
@@ -163,6 +164,7 @@ def walk(model, endpoints: Sequence[Endpoint], method: str = "slerp", frames: in
         strip[i] = _unit(space, zs[i:i + 1])[0]
         yield WalkProgress(_frozen(strip, i + 1), _frozen(cells, 0), frames, side * side)
     for i in range(side * side):
+        assert grid_z is not None  # side > 0
         cells[i] = _unit(space, grid_z[i:i + 1])[0]
         yield WalkProgress(_frozen(strip, frames), _frozen(cells, i + 1), frames, side * side)
     return WalkResult(strip=strip, grid=cells if side else None, side=side, norms=latent_norms(zs), profiles=profiles,
@@ -188,7 +190,7 @@ def seed_samples(model, seeds: Sequence[int], steps: int | None = None) -> Gener
     Yields the (k, C, H, W) float32 images in [0, 1] decoded so far and returns all (len(seeds), C, H, W);
     ``steps`` as in ``walk``. Raises ValueError for a model without a latent.
     """
-    space = latent_space(model, steps=steps if model.family == "diffusion" else None)
+    space = latent_space(model, steps=steps if model.traits.eps else None)
     out = np.empty((len(seeds), *model.data_shape), np.float32)
     for k, s in enumerate(seeds):
         out[k] = _unit(space, space.seed_latent(int(s))[None])[0]

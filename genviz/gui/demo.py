@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..presets import PresetError, list_presets, presentation_config
+from .thumbnails import THUMB_SIZE, thumbnail_path
 
 SESSION_FORMAT = "genviz-session"
 SESSION_VERSION = 1
@@ -41,7 +42,8 @@ SESSION_FILTER = "genviz sessions (*.genviz);;All files (*)"
 
 
 class StartPage(QWidget):
-    """One big button per preset: its title and, below, what it shows in plain words."""
+    """One big button per preset: a thumbnail of its result (when rendered), its title and what it shows in plain
+    words."""
 
     def __init__(self, presets: list[dict], choose, parent=None):
         super().__init__(parent)
@@ -63,6 +65,10 @@ class StartPage(QWidget):
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             b.setMinimumHeight(120)
             b.setStyleSheet("QPushButton { text-align: left; padding: 12px; font-size: 12pt; }")
+            thumb = thumbnail_path(p["name"])
+            if thumb.exists():  # the preset's own result (genviz presets --thumbnails)
+                b.setIcon(QIcon(str(thumb)))
+                b.setIconSize(QSize(*THUMB_SIZE) / 1.6)
             b.clicked.connect(lambda _=False, p=p: choose(p))
             grid.addWidget(b, i // 2, i % 2)
             self.buttons[p["name"]] = b

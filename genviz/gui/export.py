@@ -1,45 +1,19 @@
 """Image mosaics and exports (grid PNG, chain GIF) with numpy and Pillow only."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
+from ..backend.imaging import grid_shape, make_grid
+
 BACKGROUND = (38, 40, 46)
 
 
-def grid_shape(n: int) -> tuple[int, int]:
-    """(rows, cols) of a near-square grid for ``n`` tiles (cols = ceil(sqrt(n)))."""
-    cols = max(1, math.ceil(math.sqrt(n)))
-    return max(1, math.ceil(n / cols)), cols
-
-
 def mosaic(images: np.ndarray, pad: int = 2, background=BACKGROUND) -> np.ndarray:
-    """Tile a batch into one RGB image.
-
-    Args:
-        images: (N, C, H, W) uint8 with C = 1 (grey) or 3 (RGB).
-        pad: pixels of background between and around the tiles.
-    Returns:
-        (rows*(H+pad)+pad, cols*(W+pad)+pad, 3) uint8, tile i at row i // cols, column i % cols.
-    """
-    images = np.asarray(images)
-    if images.ndim != 4:
-        raise ValueError(f"expected (N, C, H, W) images, got shape {images.shape}")
-    n, c, h, w = images.shape
-    if c == 1:
-        images = np.repeat(images, 3, axis=1)
-    elif c != 3:
-        images = np.repeat(images[:, :1], 3, axis=1)
-    rows, cols = grid_shape(n)
-    out = np.empty((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), np.uint8)
-    out[:] = np.asarray(background, np.uint8)
-    for i in range(n):
-        r, q = divmod(i, cols)
-        y, x = pad + r * (h + pad), pad + q * (w + pad)
-        out[y:y + h, x:x + w] = images[i].transpose(1, 2, 0)
-    return out
+    """A batch (N, C, H, W) uint8 as one RGB image on the window's background: ``imaging.make_grid`` (the one grid
+    helper) with a near-square layout (``grid_shape``). Returns (rows*(H+pad)+pad, cols*(W+pad)+pad, 3) uint8."""
+    return make_grid(images, nrow=grid_shape(len(images))[1], pad=pad, background=background)
 
 
 def upscale(img: np.ndarray, factor: int) -> np.ndarray:

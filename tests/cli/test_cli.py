@@ -311,7 +311,7 @@ def test_gui_options_without_the_gui_command(monkeypatch):
     seen = []
     monkeypatch.setattr(cli, "cmd_gui", lambda a: seen.append((a.command, a.panel, a.screenshot)) or 0)
     assert main([]) == 0 and main(["--panel", "canvas", "--screenshot", "s.png"]) == 0
-    assert seen == [("gui", "chain", None), ("gui", "canvas", "s.png")]
+    assert seen == [("gui", None, None), ("gui", "canvas", "s.png")]  # no --panel: the Start page (initial_view)
 
 
 def test_divergence_hint_uses_the_samplers_own_clip_setting(bundled, capsys, tmp_path):
