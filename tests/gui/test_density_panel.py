@@ -130,7 +130,7 @@ def test_train_live_cancel_then_complete(panel, qtbot):
     panel.train_steps.setValue(100000)
     panel.train_live()
     assert panel.training and panel.cancel_btn.isEnabled() and not panel.train_btn.isEnabled()
-    qtbot.waitUntil(lambda: panel._train_progress[0] >= 10, timeout=30000)
+    qtbot.waitUntil(lambda: panel.state.train_progress[0] >= 10, timeout=30000)
     panel.refresh()
     assert "training: step" in panel.progress.format()
     panel.cancel()
@@ -145,6 +145,7 @@ def test_train_live_cancel_then_complete(panel, qtbot):
 
 def test_main_window_density_tab(qtbot, tiny_ckpt, tmp_path):
     import torch
+
     from genviz.backend import save_checkpoint
     from genviz.gui.main_window import MainWindow
     m = train("8gaussians", "flow", 5, tmp_path / "toy-8-flow.safetensors", log=None, **TINY["flow"])
@@ -201,6 +202,7 @@ def test_latent_path_in_latent_and_data_space(panel, qtbot, tiny_models, family)
     """A flow's base noise (or a toy VAE's code) walked from z_A to z_B: the small plot shows z, the big one
     x = decode(z); endpoints are the seed latents and decode to the same points as the API."""
     import torch
+
     from genviz.backend.interpolation import latent_space, slerp
     model = tiny_models[family]
     _set(panel, qtbot, model)
@@ -252,3 +254,38 @@ def test_langevin_particles_show_drift_and_noise(panel, qtbot, tiny_models):
     panel._draw_particles(force=True)
     xs, _ = panel.drift_curve.getData()
     assert xs is None or len(xs) == 0
+
+
+def test_train_live_draws_loss_curve_and_previews_then_cancel(panel, qtbot):
+    """Live training is an engine job: the loss curve grows, the model being trained is redrawn about every
+    second (the readouts stay those of the shown model), and cancel stops it at once."""
+    panel.set_dataset("8gaussians")
+    qtbot.waitUntil(lambda: panel.result is not None and not panel.busy, timeout=20000)
+    before = panel.result
+    panel.family_combo.setCurrentText("vae")
+    panel.train_steps.setValue(100000)
+    panel.train_live()
+    assert panel.loss_curve.isVisible() and len(panel.loss_curve.points()) == 0
+    qtbot.waitUntil(lambda: panel.state.preview is not None, timeout=60000)
+    pts = panel.loss_curve.points()
+    assert len(pts) >= 2 and np.isfinite(pts).all() and np.all(np.diff(pts[:, 0]) > 0)
+    pv = panel.state.preview
+    assert pv["kind"] == "elbo" and pv["model"].family == "vae" and pv["readouts"] is None
+    assert panel.result is before and panel.image.isVisible() and panel.image.image.shape == (150, 150)
+    assert panel.fig_caption.text.startswith("training vae (step ")
+    panel.cancel()
+    assert not panel.training and panel.progress.format() == "cancelled" and panel.state.preview is None
+    assert panel.train_btn.isEnabled() and not panel.cancel_btn.isEnabled() and panel.model is None
+    qtbot.waitUntil(lambda: panel.engine.pending() == 0, timeout=30000)   # the job is closed on the engine
+
+
+def test_cancel_a_particle_chain(panel, qtbot, tiny_models):
+    _set(panel, qtbot, tiny_models["ebm"])
+    panel.slow_check.setChecked(True)
+    panel.run_chain()
+    qtbot.waitUntil(lambda: panel._live is not None, timeout=20000)
+    panel.cancel()
+    assert not panel.chain_running and panel.run_btn.isEnabled() and "(cancelled)" in panel.chain_label.text()
+    assert panel.chain_seed == 1     # the next chain takes the next seed
+    qtbot.waitUntil(lambda: panel.engine.pending() == 0, timeout=30000)
+    assert panel.default_done()

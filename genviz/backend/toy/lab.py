@@ -140,7 +140,8 @@ def readouts(model, dataset, samples: torch.Tensor | None = None, n: int = 2500,
     no closed form), ``log_z`` (EBM), ``grid`` (description), ``mode_coverage`` (dict, mixture datasets
     only), ``mmd2`` and ``energy_distance`` to ``len(samples)`` data points.
     """
-    grid = grid or Grid(*dataset.bounds, 200)
+    lo, hi = dataset.bounds
+    grid = grid or Grid(lo, hi, 200)
     x = model_samples(model, n, seed) if samples is None else torch.as_tensor(samples, dtype=torch.float32)
     data = dataset.sample(len(x), seed=seed + 1)
     test = dataset.sample(test_points, seed=seed + 2)
