@@ -100,7 +100,7 @@ def test_errors_in_process(bundled, tmp_path, capsys, args, fragment):
     (tmp_path / "broken.safetensors").write_bytes(b"\x00garbage" * 10)
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"a": 1}))
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    with pytest.raises(SystemExit) if args[0] == "frobnicate" or "abc" in args else _nullctx():
+    with pytest.raises(SystemExit) if args[0] == "frobnicate" or "abc" in args else _NullCtx():
         rc = main(args)
         assert rc != 0
     err = capsys.readouterr().err
@@ -108,7 +108,7 @@ def test_errors_in_process(bundled, tmp_path, capsys, args, fragment):
     assert fragment in err
 
 
-class _nullctx:
+class _NullCtx:
     def __enter__(self):
         return self
 
