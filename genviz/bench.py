@@ -6,12 +6,14 @@ function returning a dict of keys; ``run_bench`` collects them, prints a table a
 
 | key | what | target |
 |---|---|---|
-| ddim_vs_diffusers_time_ratio | DDIM-50 on mnist-ddpm, batch 16: genviz / diffusers DDIMScheduler loop, same network and noise (median of alternating runs) | <= 1.0 |
+| ddim_vs_diffusers_time_ratio | DDIM-50 on mnist-ddpm, batch 16: genviz / diffusers DDIMScheduler loop, same network and noise
+  (median of alternating runs) | <= 1.0 |
 | ddim_vs_diffusers_max_abs_diff | max abs difference of the two results | <= 1e-4 |
 | sampler_overhead_ratio | genviz chain time / the sum of the bare network forwards it makes | <= 1.05 |
 | toy_chain_vs_diffusers_time_ratio | DDPM-1000 on a 2-D diffusion model, 1,000 points: genviz / diffusers DDPMScheduler loop | <= 0.9 |
 | gui_vs_headless_throughput_ratio | steps/s of a chain run from the chain panel (window shown) / the same chain headless | >= 0.9 |
-| gui_max_stall_ms (+ gui_p99_stall_ms) | worst (99th pct) gap beyond 5 ms between ticks of a 5 ms heartbeat timer while that chain runs | <= 50 |
+| gui_max_stall_ms (+ gui_p99_stall_ms) | worst (99th pct) gap beyond 5 ms between ticks of a 5 ms heartbeat timer while that
+  chain runs | <= 50 |
 | particles_5k_fps | redraw rate of the density panel with 5,000 live particles | >= 30 |
 | sdedit_latency_s | drawing -> 4 candidates, t0 = 0.5, 25 DDIM steps, mnist-ddpm | <= 0.5 |
 | window_shown_s | launch -> main window visible (fresh process) | <= 1.5 |
