@@ -21,6 +21,7 @@ class ChainDrawing:
     def refresh(self) -> None:
         """Redraw from the state when it changed (timer slot; cheap when nothing changed)."""
         st = self.state
+        self.update_pending()  # the controls can change without the state changing (a restore, a branch pick)
         with st.lock:
             version = st.version
             if self._drawn is not None and self._drawn[0] == version:
@@ -74,7 +75,6 @@ class ChainDrawing:
             self.run_btn.setEnabled(status != "running")
         self.status_label.setText(self._status_text(status, len(branches), speed))
         self.undo_btn.setVisible(self.state.can_undo)
-        self.update_pending()
         self._draw_record(rec, selected, b)
         if rec is not None:
             self.recordDrawn.emit(rec.index)
@@ -105,8 +105,9 @@ class ChainDrawing:
     def update_pending(self, *_) -> None:
         """Show (or hide) the "changed settings apply on Reset or Branch" line."""
         pending = self.pending_settings()
-        self.pending_label.setText(pending)
-        self.pending_label.setVisible(bool(pending))
+        if pending != self.pending_label.text():
+            self.pending_label.setText(pending)
+            self.pending_label.setVisible(bool(pending))
 
     def _status_text(self, status: str, n_branches: int, speed: float) -> str:
         text = {"empty": "no chain", "running": "running", "paused": "paused", "done": "finished",
