@@ -9,13 +9,33 @@ by declaring its traits, and a new panel is one ``PanelSpec`` here plus its widg
 Every panel widget class implements the same small protocol (see CONTRIBUTING.md, "Add a panel"):
 ``__init__(engine)``, a ``message(str, bool)`` signal, ``set_model(loaded)``, ``run_default(batch) -> bool``,
 ``default_done() -> bool``, ``session_state() -> dict``, ``restore_session(state, on_done)``,
-``advanced_controls() -> dict``, ``run()`` and ``shutdown()``.
+``advanced_controls() -> dict``, ``run()``, ``refresh()`` (redraw now, for screenshots) and ``shutdown()``
+(``Panel`` below).
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Panel(Protocol):
+    """What every panel widget class implements (checked by ``tests/backend/test_registry.py``)."""
+
+    def set_model(self, loaded) -> None: ...
+    def supported(self) -> bool: ...
+    def run(self) -> None: ...
+    def run_default(self, batch: int = 16) -> bool: ...
+    def default_done(self) -> bool: ...
+    def session_state(self) -> dict: ...
+    def restore_session(self, data: dict, on_done=None) -> None: ...
+    def advanced_controls(self) -> dict: ...
+    def refresh(self) -> None: ...
+    def shutdown(self) -> None: ...
+
+
+PROTOCOL = tuple(n for n in Panel.__dict__ if not n.startswith("_"))
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,4 @@ def test_a_chain_from_a_given_state_does_not_reuse_its_draw(tmp_path):
     assert abs(float(cos)) < 0.2
     for a, b in zip(fresh, again):
         assert torch.equal(a.x, b.x)
+

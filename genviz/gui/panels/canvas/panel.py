@@ -301,6 +301,11 @@ class CanvasPanel(CanvasActions, QWidget):
         """What live mode compares: the drawing's revision plus the settings."""
         return (self.canvas.revision, tuple(sorted(self.settings().items())))
 
+    def refresh(self) -> None:
+        """Redraw from the state now (the panel protocol; the canvas otherwise redraws on every change)."""
+        self._update_preview()
+        self.update_caption()
+
     def update_caption(self, *_) -> None:
         """Say in plain words what generation does at this t0 and what the staging area holds."""
         self.caption.setText(self.state.caption(self.t0_slider.value() / 100, self.canvas.is_blank(),
