@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QTabWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QScrollArea, QTabWidget
 
 from ..panels import PANELS, get_panel
 from .chain_runner import LoadedModel, list_bundled, load_model
@@ -50,11 +50,19 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._panels: dict = {}
+        self._pages: dict = {}
         for spec in PANELS:  # the one list of panels (genviz.panels)
             panel = spec.widget_class()(self.engine)
             panel.message.connect(self.show_message)
             self._panels[spec.key] = panel
-            self.tabs.addTab(panel, spec.title)
+            # each tab scrolls rather than widening the window: a tab's minimum size is otherwise the largest
+            # panel's, and the window grew (1,463 px with the canvas) whatever the screen
+            page = QScrollArea()
+            page.setWidget(panel)
+            page.setWidgetResizable(True)
+            page.setFrameShape(QFrame.Shape.NoFrame)
+            self._pages[spec.key] = page
+            self.tabs.addTab(page, spec.title)
         self.engine.stepper = self.chain_panel.runner
         self.setCentralWidget(self.tabs)
 
@@ -261,12 +269,12 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.demo.start_page)
             return
         get_panel(name)  # ValueError for an unknown key
-        self.tabs.setCurrentWidget(self._panels[name])
+        self.tabs.setCurrentWidget(self._pages[name])
 
     def current_panel(self) -> str:
         """Name of the shown panel (``start`` for the start page)."""
         current = self.tabs.currentWidget()
-        return next((k for k, w in self._panels.items() if w is current), "start")
+        return next((k for k, w in self._pages.items() if w is current), "start")
 
     def show_message(self, text: str, error: bool = False) -> None:
         """Show ``text`` in the status bar (red when ``error``)."""

@@ -205,7 +205,7 @@ def test_window_canvas_tab(window, qtbot, autosave_dir):
     p = window.canvas_panel
     assert window.panels()["canvas"] is p
     window.set_panel("canvas")
-    assert window.tabs.currentWidget() is p and window.current_panel() == "canvas"
+    assert window.tabs.currentWidget().widget() is p and window.current_panel() == "canvas"
     assert p.supported()
     p.steps_spin.setValue(2)
     assert window.run_default_action()

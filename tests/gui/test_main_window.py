@@ -363,3 +363,17 @@ def test_plain_genviz_opens_on_the_start_page_with_nothing_running():
     assert initial_view("mnist-ddpm", None) == ("chain", True)
     assert initial_view(None, "canvas") == ("canvas", True)
     assert initial_view(None, None, screenshot="x.png") == ("chain", True)
+
+
+def test_switching_tabs_never_widens_the_window(window, qtbot):
+    """The window grew to the widest panel's minimum (1,463 px with the canvas) whatever its size: each tab now
+    scrolls instead."""
+    window.resize(1100, 760)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.width() == 1100
+    for key in ("chain", "interpolation", "density", "canvas", "chain"):
+        window.set_panel(key)
+        qtbot.wait(20)
+        assert window.width() == 1100 and window.current_panel() == key
+    assert window.minimumSizeHint().width() < 800
