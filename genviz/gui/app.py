@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QTimer, qInstallMessageHandler
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -16,6 +16,15 @@ DEFAULT_CHECKPOINT = "mnist-ddpm"
 ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "genviz.svg"
 SCREENSHOT_SIZE = (1440, 900)
 SCREENSHOT_TIMEOUT_MS = 600_000
+
+
+QUIET_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)  # the offscreen platform, every window
+
+
+def _qt_message(mode, context, message: str) -> None:
+    """Qt's messages to stderr, less those that are not the user's business (``QUIET_QT_MESSAGES``)."""
+    if not any(q in message for q in QUIET_QT_MESSAGES):
+        sys.stderr.write(message + "\n")
 
 
 def apply_style(app: QApplication) -> None:
@@ -107,6 +116,7 @@ def run_gui(checkpoint: str | None = None, panel: str | None = None, device: str
         return 2
     app = QApplication.instance()
     if app is None:
+        qInstallMessageHandler(_qt_message)
         app = QApplication(sys.argv[:1])
         app.setOrganizationName("genviz")
         app.setApplicationName("genviz")

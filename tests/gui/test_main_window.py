@@ -377,3 +377,11 @@ def test_switching_tabs_never_widens_the_window(window, qtbot):
         qtbot.wait(20)
         assert window.width() == 1100 and window.current_panel() == key
     assert window.minimumSizeHint().width() < 800
+
+
+def test_offscreen_size_hint_message_is_silenced(capsys):
+    from genviz.gui.app import _qt_message
+    _qt_message(None, None, "This plugin does not support propagateSizeHints()")
+    _qt_message(None, None, "QPainter::begin: something real")
+    err = capsys.readouterr().err
+    assert "propagateSizeHints" not in err and "something real" in err
