@@ -332,12 +332,12 @@ def test_dock_load_without_selection_opens_a_file_and_highlights_the_loaded_row(
     asked = []
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (asked.append(a) or "", ""))
     b = window.browser
+    qtbot.waitUntil(lambda: len(b.tree.selectedItems()) == 1, timeout=10000)
+    assert b.tree.selectedItems()[0].text(0) == window.loaded.model.name  # the loaded model's row is highlighted
     b.tree.clearSelection()
     qtbot.mouseClick(b.load_btn, qtbot_button())
     assert len(asked) == 1  # a file dialog, not silence
-    sel = b.tree.selectedItems()
-    assert len(sel) == 1 and sel[0].text(0) == window.loaded.model.name  # the loaded model's row is highlighted
-    window.refresh_checkpoints()
+    window.refresh_checkpoints()  # the re-read list highlights the loaded model again
     qtbot.waitUntil(lambda: len(b.tree.selectedItems()) == 1 and b.tree.selectedItems()[0].text(0) == "tiny",
                     timeout=10000)
 
