@@ -206,6 +206,9 @@ def cmd_list(a) -> int:
         w = max([len(i.name) for i in infos] + [4]) + 2
         print(f"{'name':<{w}}{'family':<12}{'dataset':<14}{'shape':<14}{'size':>9}")
         for i in infos:
+            if i.error:
+                print(f"{i.name:<{w}}broken: {i.error}")
+                continue
             shape = "x".join(map(str, i.data_shape))
             print(f"{i.name:<{w}}{i.family:<12}{i.dataset:<14}{shape:<14}{i.size_bytes / 1e6:>7.2f}MB")
     return 0

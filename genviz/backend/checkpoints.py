@@ -49,6 +49,7 @@ class CheckpointInfo:
     size_bytes: int
     path: str
     description: str = ""
+    error: str = ""  # why the entry cannot be used ("" when it can)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -93,10 +94,34 @@ def read_metadata(path) -> dict:
                           "(expected .safetensors, .pt/.pth/.ckpt with a metadata .json, or a diffusers folder)")
 
 
+MAX_JSON_BYTES = 4 * 2**20         # a metadata sidecar or a diffusers config larger than this is refused
+MAX_UNZIPPED_BYTES = 2 * 2**30     # a .pt archive whose members unpack to more than this is refused (zip bomb)
+
+
+def _check_file(path: Path, what: str = "file") -> None:
+    """Refuse anything but a regular file (a FIFO or a device would block or never end a read; a symlink loop
+    cannot be opened), in one line."""
+    import stat as st
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:  # ELOOP, EACCES, ...
+        raise CheckpointError(f"{path}: cannot open the {what} ({_short(e)})") from None
+    if not st.S_ISREG(mode):
+        kind = ("a FIFO" if st.S_ISFIFO(mode) else "a socket" if st.S_ISSOCK(mode)
+                else "a device" if st.S_ISCHR(mode) or st.S_ISBLK(mode) else "not a regular file")
+        raise CheckpointError(f"{path}: the {what} is {kind}, not a regular file")
+
+
 def _resolve(name_or_path) -> Path:
     s = str(name_or_path)
     p = Path(s).expanduser()
-    if p.exists():
+    try:
+        exists = p.exists()
+    except OSError as e:  # a symlink loop, a name too long
+        raise CheckpointError(f"{s}: cannot open ({_short(e)})") from None
+    if exists:
+        if not p.is_dir():
+            _check_file(p)
         return p
     for cand in (CHECKPOINT_DIR / f"{s}.safetensors", CHECKPOINT_DIR / s):
         if cand.exists():
@@ -109,6 +134,7 @@ def _resolve(name_or_path) -> Path:
 
 def _safetensors_metadata(path: Path) -> dict:
     from safetensors import safe_open
+    _check_file(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(METADATA_KEY)
@@ -128,7 +154,7 @@ def _sidecar_metadata(path: Path) -> dict:
     for side in (path.with_suffix(".json"), Path(str(path) + ".json")):
         if side.exists():
             try:
-                meta = json.loads(side.read_text())
+                meta = json.loads(_read_bounded(side))
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise CheckpointError(f"{side}: metadata is not valid JSON ({_short(e)})") from None
             _check_meta(side, meta)
@@ -229,6 +255,7 @@ def load_checkpoint(name_or_path, device: str = "auto"):
 
 def _torch_load_safe(path: Path) -> dict:
     import warnings
+    _check_zip(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -247,11 +274,43 @@ def _torch_load_safe(path: Path) -> dict:
     return obj
 
 
+def _read_bounded(p: Path, limit: int | None = None) -> str:
+    """The text of the regular file ``p``, refused when larger than ``limit`` bytes (default ``MAX_JSON_BYTES``)."""
+    limit = MAX_JSON_BYTES if limit is None else limit
+    _check_file(p, "JSON file")
+    if p.stat().st_size > limit:
+        raise CheckpointError(f"{p}: {p.stat().st_size / 2**20:.1f} MB is too large for a JSON config "
+                              f"(limit {limit / 2**20:.0f} MB)")
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CheckpointError(f"{p}: cannot read ({_short(e)})") from None
+
+
 def _read_json(p: Path) -> dict:
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = json.loads(_read_bounded(p))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{p}: not valid JSON ({_short(e)})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{p}: expected a JSON object, got a {type(data).__name__}")
+    return data
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a torch zip archive whose members would unpack beyond ``MAX_UNZIPPED_BYTES`` (read from the zip
+    directory, before anything is decompressed); legacy non-zip files pass through to torch's own checks."""
+    import zipfile
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CheckpointError(f"{path}: not a readable torch file ({_short(e)})") from None
+    if total > MAX_UNZIPPED_BYTES:
+        raise CheckpointError(f"{path}: refused: it unpacks to {total / 2**30:.1f} GB "
+                              f"(limit {MAX_UNZIPPED_BYTES / 2**30:.0f} GB)")
 
 
 def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
@@ -264,7 +323,10 @@ def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
     if cfg.get("_class_name") != "UNet2DModel":
         raise CheckpointError(f"{folder}: unsupported diffusers model {cfg.get('_class_name')!r} "
                               "(genviz reads UNet2DModel)")
-    if not (unet_dir / "diffusion_pytorch_model.safetensors").exists():
+    weights = unet_dir / "diffusion_pytorch_model.safetensors"
+    if weights.exists():
+        _check_file(weights, "weights file")
+    else:
         raise CheckpointError(f"{unet_dir}: no diffusion_pytorch_model.safetensors (genviz does not unpickle "
                               ".bin weights, since unpickling can run code)")
     sched = {}
@@ -319,7 +381,8 @@ def _load_diffusers(folder: Path, device):
 def list_checkpoints() -> list[CheckpointInfo]:
     """The bundled checkpoints in ``checkpoints/`` (sorted by name), read from headers only.
 
-    Broken files are skipped (``load_checkpoint`` reports them when asked by name).
+    A broken entry (unreadable header, bad metadata, a FIFO, a config that is not an object, ...) is listed with
+    family ``"broken"`` and the reason in ``error``; it never hides the others.
     """
     out: list[CheckpointInfo] = []
     if not CHECKPOINT_DIR.is_dir():
@@ -334,7 +397,12 @@ def list_checkpoints() -> list[CheckpointInfo]:
                 size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
             else:
                 continue
-        except CheckpointError:
+        except Exception as e:  # any failure of one entry: listed as broken, the others still listed
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            msg = msg.replace(f"{p}: ", "", 1)
+            name = p.stem if p.suffix == ".safetensors" else p.name
+            out.append(CheckpointInfo(name=name, family="broken", dataset="", data_shape=(), size_bytes=0,
+                                      path=str(p), description=f"broken: {msg}", error=msg))
             continue
         name = p.stem if p.suffix == ".safetensors" else p.name
         out.append(CheckpointInfo(name=name, family=meta["family"], dataset=meta["data"].get("dataset", "unknown"),

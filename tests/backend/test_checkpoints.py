@@ -77,8 +77,10 @@ def bundled(tmp_path, monkeypatch, diffusers_folder):
 
 
 def test_list_checkpoints(bundled):
-    infos = list_checkpoints()
-    assert [i.name for i in infos] == ["diff-unet", "tiny-a", "tiny-b"]      # sorted; broken and stray skipped
+    everything = list_checkpoints()
+    assert [i.name for i in everything if i.error] == ["broken"]  # listed with its reason; stray files skipped
+    infos = [i for i in everything if not i.error]
+    assert [i.name for i in infos] == ["diff-unet", "tiny-a", "tiny-b"]      # sorted
     a = infos[1]
     assert isinstance(a, CheckpointInfo)
     assert (a.family, a.dataset, a.data_shape) == ("diffusion", "testset", (1, 8, 8))

@@ -221,5 +221,7 @@ def test_list_checkpoints_skips_malformed_metadata(tmp_path, monkeypatch):
     for name, change in [("flat", {"data": {"shape": 64}}), ("ver", {"format_version": None})]:
         save_file({"w": torch.zeros(1)}, str(tmp_path / f"{name}.safetensors"),
                   metadata={"genviz": json.dumps({**tiny_metadata(), **change})})
-    assert [i.name for i in checkpoints.list_checkpoints()] == ["good"]
+    infos = checkpoints.list_checkpoints()
+    assert [i.name for i in infos if not i.error] == ["good"]  # the broken ones are listed with their reason
+    assert {i.name: i.family for i in infos if i.error} == {"flat": "broken", "ver": "broken"}
     refused(tmp_path / "ver.safetensors", "format_version must be an integer, got None")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -100,6 +100,10 @@ class CheckpointBrowser(QWidget):
                                     human_size(i.size_bytes)])
             item.setData(0, Qt.ItemDataRole.UserRole, i.path)
             item.setToolTip(0, f"{i.description}\n{i.path}" if i.description else i.path)
+            if getattr(i, "error", ""):  # listed, with its reason, but it cannot be loaded
+                item.setText(2, "cannot be loaded")
+                item.setForeground(0, QColor("#ff6b6b"))
+                item.setToolTip(0, f"{i.error}\n{i.path}")
             self.tree.addTopLevelItem(item)
         if not self.infos:
             item = QTreeWidgetItem(["(none found)", "", "", "", ""])
