@@ -35,6 +35,39 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+MAX_SEED = 2**63 - 1
+LIMITS = {  # explicit bounds on every size the CLI accepts (the memory a run needs grows with them)
+    "n": 4096, "eval_n": 20000, "steps": 100_000, "frames": 512, "grid_frames": 32, "candidates": 64, "repeats": 16,
+}
+
+
+def bounded_int(lo: int, hi: int):
+    """An argparse type: an int in lo..hi, else a one-line error naming the range."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number in {lo}..{hi}, got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be in {lo}..{hi}, got {v}")
+        return v
+    return parse
+
+
+def bounded_float(lo: float, hi: float):
+    """An argparse type: a finite float in [lo, hi], else a one-line error naming the range."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number in [{lo:g}, {hi:g}], got {text!r}") from None
+        if not (v == v and lo <= v <= hi):  # v == v: NaN is refused
+            raise argparse.ArgumentTypeError(f"must be a finite number in [{lo:g}, {hi:g}], got {text}")
+        return v
+    return parse
+
+
+SEED = bounded_int(0, MAX_SEED)
 SAMPLER_COMMANDS = ("sample", "eval")  # commands whose parser gets a flag for every sampler parameter
 
 
@@ -103,9 +136,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="sample a checkpoint headless")
     s.add_argument("checkpoint")
     s.add_argument("--sampler", help="sampler name (default: the checkpoint's default sampler)")
-    s.add_argument("--steps", type=int, help="number of chain steps")
-    s.add_argument("--n", type=int, default=16, help="number of samples (default 16)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), help="number of chain steps")
+    s.add_argument("--n", type=bounded_int(1, LIMITS["n"]), default=16, help="number of samples (default 16)")
+    s.add_argument("--seed", type=SEED, default=0)
     if with_flags:
         _sampler_options(s)
     s.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -116,14 +149,14 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="judge a digit model's samples with the digit classifier")
     ev.add_argument("checkpoint")
-    ev.add_argument("--n", type=int, default=500)
+    ev.add_argument("--n", type=bounded_int(1, LIMITS["eval_n"]), default=500)
     ev.add_argument("--sampler", help="sampler name (default: the checkpoint's default sampler)")
-    ev.add_argument("--steps", type=int, help="number of chain steps (default: the checkpoint's)")
+    ev.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), help="number of chain steps (default: the checkpoint's)")
     ev.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="any other sampler parameter (repeatable)")
     if with_flags:
         _sampler_options(ev)
-    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--seed", type=SEED, default=0)
     ev.add_argument("--device", default="auto")
     ev.add_argument("--json", metavar="PATH", help="also write the report as JSON")
 
@@ -131,22 +164,22 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sd.add_argument("checkpoint")
     sd.add_argument("--strokes", required=True, metavar="IMG", help="the drawing: an image of any size and mode")
     sd.add_argument("--mask", metavar="IMG", help="white = regenerate, black = keep the drawing")
-    sd.add_argument("--t0", type=float, default=None, help="start level as a fraction of T in [0, 1] (default: 0.9 "
+    sd.add_argument("--t0", type=bounded_float(0.0, 1.0), default=None, help="start level as a fraction of T in [0, 1] (default: 0.9 "
                     "with ILVR + guidance, 0.6 plain)")
-    sd.add_argument("--n", type=int, default=4, help="number of candidates K (default 4)")
-    sd.add_argument("--steps", type=int, default=25, help="reverse-chain steps from t0 to 0 (default 25)")
+    sd.add_argument("--n", type=bounded_int(1, LIMITS["candidates"]), default=4, help="number of candidates K (default 4)")
+    sd.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), default=25, help="reverse-chain steps from t0 to 0 (default 25)")
     sd.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
-    sd.add_argument("--eta", type=float, default=0.0, help="DDIM eta (>= 0)")
-    sd.add_argument("--ilvr", type=int, default=None, metavar="N", help="ILVR low-pass factor (0 = off; default 4 "
+    sd.add_argument("--eta", type=bounded_float(0.0, 10.0), default=0.0, help="DDIM eta (>= 0)")
+    sd.add_argument("--ilvr", type=bounded_int(0, 64), default=None, metavar="N", help="ILVR low-pass factor (0 = off; default 4 "
                     "when a guide classifier fits the model, else 0)")
-    sd.add_argument("--guidance", type=float, default=None, metavar="S",
+    sd.add_argument("--guidance", type=bounded_float(0.0, 1000.0), default=None, metavar="S",
                     help="classifier guidance toward the drawn digit with the mnist-guide classifier (0 = off; "
                     "default 2 when mnist-guide fits the model, else 0)")
     sd.add_argument("--plain", action="store_true", help="plain SDEdit: no ILVR, no guidance (default t0 0.6)")
-    sd.add_argument("--guide-class", type=int, default=None, metavar="C", help="digit to guide toward (default: "
+    sd.add_argument("--guide-class", type=bounded_int(0, 9999), default=None, metavar="C", help="digit to guide toward (default: "
                     "the class mnist-guide sees in the drawing)")
-    sd.add_argument("--repeats", type=int, default=1, help="SDEdit repeats (default 1)")
-    sd.add_argument("--seed", type=int, default=0)
+    sd.add_argument("--repeats", type=bounded_int(1, LIMITS["repeats"]), default=1, help="SDEdit repeats (default 1)")
+    sd.add_argument("--seed", type=SEED, default=0)
     sd.add_argument("--device", default="auto")
     sd.add_argument("--out", required=True, help="PATH.png (grid) or PATH.npz (samples (K, C, H, W) in [0, 1])")
 
@@ -159,13 +192,13 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     ip = sub.add_parser("interpolate", help="decode a latent path (or 4-corner grid) between endpoints")
     ip.add_argument("checkpoint")
     ip.add_argument("--method", choices=("lerp", "slerp", "rho"), default="slerp")
-    ip.add_argument("--frames", type=int, default=8, help="frames along the path (grid: per side)")
+    ip.add_argument("--frames", type=bounded_int(1, LIMITS["frames"]), default=8, help="frames along the path (grid: per side)")
     for c in "abcd":
-        ip.add_argument(f"--seed-{c}", type=int, help=f"endpoint {c.upper()} from a seed (z = randn with that seed)")
+        ip.add_argument(f"--seed-{c}", type=SEED, help=f"endpoint {c.upper()} from a seed (z = randn with that seed)")
         ip.add_argument(f"--image-{c}", metavar="IMG", help=f"endpoint {c.upper()} from a real image (PNG path or "
                         "mnist:K, a held-out digit) via the encoder / DDIM inversion")
     ip.add_argument("--grid", action="store_true", help="a frames x frames grid between A, B (top) and C, D (bottom)")
-    ip.add_argument("--steps", type=int, help="DDIM steps for diffusion models (default: the checkpoint's)")
+    ip.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), help="DDIM steps for diffusion models (default: the checkpoint's)")
     ip.add_argument("--device", default="auto")
     ip.add_argument("--out", required=True, help="PATH.png (strip or grid) or PATH.npz (samples (N, C, H, W) in [0, 1])")
 
@@ -368,6 +401,8 @@ def cmd_interpolate(a) -> int:
     out = _check_out(a.out, (".png", ".npz"))
     if a.frames < 2:
         raise CLIError(f"--frames must be >= 2, got {a.frames}")
+    if a.grid and a.frames > LIMITS["grid_frames"]:
+        raise CLIError(f"--frames with --grid is per side: must be in 2..{LIMITS['grid_frames']}, got {a.frames}")
     if a.steps is not None and a.steps < 1:
         raise CLIError(f"--steps must be >= 1, got {a.steps}")
     names = "abcd" if a.grid else "ab"

@@ -85,7 +85,7 @@ def test_sample_param_and_eta(bundled, tmp_path):
 @pytest.mark.parametrize("args, fragment", [
     (["sample", "no-such-model", "--out", "{tmp}/x.png"], "not a bundled checkpoint"),
     (["sample", "tiny-ddpm", "--sampler", "bogus", "--out", "{tmp}/x.png"], "unknown sampler"),
-    (["sample", "tiny-ddpm", "--steps", "abc", "--out", "{tmp}/x.png"], "invalid int"),
+    (["sample", "tiny-ddpm", "--steps", "abc", "--out", "{tmp}/x.png"], "expected a whole number in 1..100000"),
     (["sample", "tiny-ddpm", "--steps", "0", "--out", "{tmp}/x.png"], "steps"),
     (["sample", "tiny-ddpm", "--eta", "-1", "--out", "{tmp}/x.png"], "eta"),
     (["sample", "tiny-ddpm", "--out", "{tmp}/nodir/x.png"], "does not exist"),
@@ -100,7 +100,9 @@ def test_errors_in_process(bundled, tmp_path, capsys, args, fragment):
     (tmp_path / "broken.safetensors").write_bytes(b"\x00garbage" * 10)
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"a": 1}))
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    with pytest.raises(SystemExit) if args[0] == "frobnicate" or "abc" in args else _NullCtx():
+    pairs = set(zip(args, args[1:]))
+    parser_refusal = args[0] == "frobnicate" or ("--steps", "abc") in pairs or ("--steps", "0") in pairs
+    with pytest.raises(SystemExit) if parser_refusal else _NullCtx():
         rc = main(args)
         assert rc != 0
     err = capsys.readouterr().err
@@ -287,7 +289,9 @@ def test_sdedit_with_ilvr_and_guidance(bundled, tmp_path, capsys, monkeypatch):
                  "--device", "cpu", "--out", str(out)]) == 0
     msg = capsys.readouterr().out
     assert "t0 0.6 " in msg and "ILVR" not in msg and "guided" not in msg
-    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--guidance", "-1", "--out", str(out)]) == 1
+    with pytest.raises(SystemExit) as e:  # refused by the argument parser (range check), exit status 2
+        main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--guidance", "-1", "--out", str(out)])
+    assert e.value.code == 2
     assert_one_error_line(capsys.readouterr().err)
 
 
@@ -321,3 +325,29 @@ def test_divergence_hint_uses_the_samplers_own_clip_setting(bundled, capsys, tmp
                "--param", "timestep_spacing=trailing", "--out", str(tmp_path / "s.png")])
     err = capsys.readouterr().err
     assert rc != 0 and "chain diverged" in err and "clip_sample on" in err
+
+
+@pytest.mark.parametrize("argv, what", [
+    (["sample", "x", "--n", "100000", "--out", "o.png"], "--n: must be in 1..4096"),
+    (["sample", "x", "--steps", "1000000000", "--out", "o.png"], "--steps: must be in 1..100000"),
+    (["sample", "x", "--seed", str(2**80), "--out", "o.png"], "--seed: must be in 0.."),
+    (["sdedit", "x", "--strokes", "s.png", "--eta", "nan", "--out", "o.png"], "--eta: must be a finite number"),
+    (["sdedit", "x", "--strokes", "s.png", "--guidance", "1e30", "--out", "o.png"], "--guidance: must be a finite"),
+    (["sdedit", "x", "--strokes", "s.png", "--t0", "1.5", "--out", "o.png"], "--t0: must be a finite number in [0, 1]"),
+    (["sdedit", "x", "--strokes", "s.png", "--n", "100000", "--out", "o.png"], "--n: must be in 1..64"),
+    (["interpolate", "x", "--method", "slerp", "--frames", "1000000", "--out", "o.png"], "--frames: must be in 1..512"),
+    (["eval", "x", "--n", "-3"], "--n: must be in 1..20000"),
+])
+def test_absurd_numbers_are_refused_in_one_line(argv, what, capsys):
+    """NaN, inf and sizes that would run for hours or exhaust memory are refused before anything loads."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and err.startswith("genviz: error: ") and what in err
+
+
+def test_grid_frames_are_bounded(capsys):
+    rc = main(["interpolate", "mnist-vae", "--method", "slerp", "--grid", "--frames", "100", "--seed-a", "0",
+               "--seed-b", "1", "--seed-c", "2", "--seed-d", "3", "--out", "o.png"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--frames with --grid is per side: must be in 2..32" in err and err.count("\n") == 1
