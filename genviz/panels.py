@@ -10,7 +10,10 @@ Every panel widget class implements the same small protocol (see CONTRIBUTING.md
 ``__init__(engine)``, a ``message(str, bool)`` signal, ``set_model(loaded)``, ``run_default(batch) -> bool``,
 ``default_done() -> bool``, ``session_state() -> dict``, ``restore_session(state, on_done)``,
 ``advanced_controls() -> dict``, ``run()``, ``refresh()`` (redraw now, for screenshots) and ``shutdown()``
-(``Panel`` below).
+(``Panel`` below). Presentation mode also calls ``set_presenting(on: bool, scale: float)`` where a panel has it
+(``genviz.gui.presentation``): on, draw captions, titles and plot text ``scale`` times larger (2.0 at 1920×1080),
+widen control columns to their texts, give images the room; off (scale 1), give back every size it changed.
+A panel without it gets the generic part (every pyqtgraph plot and caption in it, scaled).
 """
 from __future__ import annotations
 

@@ -4,15 +4,15 @@
 
 - a **Start** page and a **Demos** menu with one-click presets (``genviz.presets``: data files in
   ``resources/presets/``), and *Next preset* (N);
-- **presentation mode** (F11; Esc leaves): full screen, larger fonts, the controls named in
+- **presentation mode** (F11; Esc leaves; ``genviz.gui.presentation``): full screen, larger text, the controls named in
   ``resources/presentation.json`` hidden (and shown again on exit), chains in slow motion;
 - **File → Save session / Open session**: one ``.genviz`` JSON file with the checkpoint, the shown panel and
   every panel's state (controls, seeds, branches, drawing, chain position). Opening it rebuilds the same
   images at the same step (seeds fix every noise draw).
 
 Every panel in ``genviz.panels.PANELS`` takes part through the panel protocol: ``session_state() -> dict``,
-``restore_session(data, on_done)``, ``run()`` (a preset that runs), and ``advanced_controls() -> {name: widget}``
-(what presentation mode may hide).
+``restore_session(data, on_done)``, ``run()`` (a preset that runs), ``advanced_controls() -> {name: widget}``
+(what presentation mode may hide) and ``set_presenting(on, scale)`` (presentation mode's sizes).
 """
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QFont, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QLabel,
     QPushButton,
@@ -33,8 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..presets import PresetError, list_presets, presentation_config
+from ..presets import PresetError, list_presets
+from .presentation import HINT, Presenter
 from .thumbnails import THUMB_SIZE, thumbnail_path
+from .widgets.overlay import BusyOverlay
 
 SESSION_FORMAT = "genviz-session"
 SESSION_VERSION = 1
@@ -81,15 +82,6 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
-def _show(widget, visible: bool) -> None:
-    """Show or hide ``widget``; in a form, its whole row (the label too)."""
-    parent = widget.parentWidget()
-    lay = parent.layout() if parent is not None else None
-    if isinstance(lay, QFormLayout) and lay.indexOf(widget) >= 0:
-        lay.setRowVisible(widget, visible)
-    widget.setVisible(visible)
-
-
 class DemoController:
     """Presets, presentation mode and sessions for ``window`` (a ``MainWindow``)."""
 
@@ -98,9 +90,15 @@ class DemoController:
         self.presets = list_presets()
         self.preset_index = -1
         self.presenting = False
-        self._saved: dict = {}
+        self.presenter = Presenter(self)
         self.start_page = StartPage(self.presets, self.apply_preset)
         window.tabs.insertTab(0, self.start_page, "Start")
+        # switching demos takes seconds (a checkpoint load, a chain rebuilt): say so over the panels until ready
+        self.overlay = BusyOverlay(window.tabs)
+        self._setting_up: str | None = None  # the preset being set up
+        window.loadFailed.connect(lambda _msg: self._setup_ended())
+        for panel in window.panels().values():
+            panel.message.connect(lambda text, error: error and self._setup_ended())
         self._build_menus()
 
     # ---- menus and keys ----------------------------------------------------------------------------
@@ -146,15 +144,20 @@ class DemoController:
 
     def apply_preset(self, preset: dict, on_done=None) -> None:
         """Load the preset's checkpoint (unless it is loaded), show its panel, restore its state, and run it
-        when it says so. ``on_done()`` is called when the preset is set up (and, if it runs, started)."""
+        when it says so. ``on_done()`` is called when the preset is set up (and, if it runs, started). Until then
+        an overlay over the panels and the status bar say what is happening (loading, setting up)."""
         self.preset_index = next((i for i, p in enumerate(self.presets) if p["name"] == preset["name"]),
                                  self.preset_index)
+        loaded = self.w.loaded is not None and self.w.loaded_source == preset["checkpoint"]
+        self._progress(preset, f"Loading {preset['checkpoint']}…" if not loaded else "Setting up the demo…")
 
         def ready() -> None:
             self.w.set_panel(preset["panel"])
             panel = self.w.panels()[preset["panel"]]
+            self._progress(preset, "Setting up the demo…")
 
             def restored() -> None:
+                self._setup_ended()
                 if preset.get("run"):
                     panel.run()
                 self.w.show_message(f"demo: {preset['title']}")
@@ -163,9 +166,25 @@ class DemoController:
             try:
                 panel.restore_session(preset["state"], restored)
             except Exception as e:  # a preset that does not fit: say so, keep the app
+                self._setup_ended()
                 self.w.show_message(f"preset {preset['name']}: {e}", True)
 
         self._with_checkpoint(preset["checkpoint"], ready)
+        if not loaded and self._setting_up == preset["name"]:  # after the window's own "loading …" line
+            self._progress(preset, f"Loading {preset['checkpoint']}…")
+
+    def _progress(self, preset: dict, step: str) -> None:
+        self._setting_up = preset["name"]
+        self.overlay.show_text(f"{step}\n\n{preset['title']}")
+        self.w.show_message(f"{step} (demo: {preset['title']})")
+
+    def _setup_ended(self) -> None:
+        self._setting_up = None
+        self.overlay.hide()
+
+    def setting_up(self) -> str | None:
+        """The name of the preset being set up (None when none is)."""
+        return self._setting_up
 
     def _with_checkpoint(self, name: str, then) -> None:
         ld = self.w.loaded
@@ -194,39 +213,18 @@ class DemoController:
         return out
 
     def set_presenting(self, on: bool) -> None:
-        """Enter or leave presentation mode (full screen, larger font, configured controls hidden, slow chains)."""
+        """Enter or leave presentation mode (``genviz.gui.presentation``: full screen, larger text everywhere,
+        configured controls hidden, slow chains; leaving restores every setting)."""
         if on == self.presenting:
             return
-        w = self.w
-        cfg = presentation_config()
         if on:
-            controls = self.hidable()
-            hide = []
-            for k in cfg["hide"]:
-                c = controls.get(k)
-                hide.extend(c if isinstance(c, (list, tuple)) else [c] if c is not None else [])
-            self._saved = {"font": QFont(w.font()), "geometry": w.saveGeometry(), "maximized": w.isMaximized(),
-                           "hidden": [(c, not c.isHidden()) for c in hide],
-                           "speed": w.chain_panel.speed_combo.currentIndex()}
-            f = QFont(w.font())
-            f.setPointSizeF(float(cfg["font_pt"]))
-            w.setFont(f)
-            for c, _ in self._saved["hidden"]:
-                _show(c, False)
-            w.chain_panel.speed_combo.setCurrentIndex(int(cfg["speed"]))
-            w.showFullScreen()
+            self.presenter.enter()
         else:
-            w.setFont(self._saved["font"])
-            for c, was in self._saved["hidden"]:
-                _show(c, was)
-            w.chain_panel.speed_combo.setCurrentIndex(self._saved["speed"])
-            w.showNormal()
-            w.restoreGeometry(self._saved["geometry"])
+            self.presenter.leave()
         self.presenting = on
         if self.present_action.isChecked() != on:
             self.present_action.setChecked(on)
-        w.show_message("presentation mode: F11 or Esc to leave, → step, Space play/pause, N next demo" if on
-                       else "presentation mode off")
+        self.w.show_message(HINT if on else "presentation mode off")
 
     # ---- sessions ----------------------------------------------------------------------------------
     def session_dict(self) -> dict:

@@ -12,6 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from .scaling import text_px
+
 # diverging lookup table for signed previews (128 = zero): blue below, dark grey at zero, orange above
 _NEG, _MID, _POS = np.array([79, 163, 255]), np.array([38, 40, 46]), np.array([255, 176, 0])
 _u = np.arange(256)[:, None]
@@ -25,7 +27,7 @@ class _Tile(pg.GraphicsLayoutWidget):
     def __init__(self, caption: str, lut=None):
         super().__init__()
         self.setBackground("#26282e")
-        self.caption = self.addLabel(caption, row=0, col=0, size="10pt", color="#c8ccd4")
+        self.caption = self.addLabel(caption, row=0, col=0, size="13px", color="#c8ccd4")
         self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         if lut is not None:
@@ -46,7 +48,8 @@ class DriftNoiseView(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         self.title = QLabel("drift vs noise")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setStyleSheet("font-size: 11pt; color: #e8e8e8;")
+        self.scale = 1.0
+        self.title.setStyleSheet("font-size: 15px; color: #e8e8e8;")
         self.title.setWordWrap(True)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay.addWidget(self.title)
@@ -72,14 +75,25 @@ class DriftNoiseView(QWidget):
             tile.image.setImage(a, levels=(0, 255), autoLevels=False)
             tile.view.setRange(QRectF(0, 0, w, h), padding=0.02)
         ratio = drift_norm / noise_norm if noise_norm > 0 else float("inf")
-        self.tiles[0].caption.setText(f"drift ‖·‖ = {drift_norm:.3g}", size="10pt", color="#ffb000")
-        self.tiles[1].caption.setText(f"noise ‖·‖ = {noise_norm:.3g}", size="10pt", color="#4fa3ff")
+        self.tiles[0].caption.setText(f"drift ‖·‖ = {drift_norm:.3g}", size=self._cap_size(), color="#ffb000")
+        self.tiles[1].caption.setText(f"noise ‖·‖ = {noise_norm:.3g}", size=self._cap_size(), color="#4fa3ff")
         self.title.setText(f"<b>last update</b> of #{sample} &nbsp;(x ← x + drift + noise) · drift / noise = {ratio:.3g}")
+
+    def _cap_size(self) -> str:
+        return f"{text_px(13, self.scale)}px"
+
+    def set_scale(self, scale: float) -> None:
+        """Title, tile captions and legend at ``scale`` times their size (presentation mode; 1: normal)."""
+        self.scale = float(scale)
+        self.title.setStyleSheet(f"font-size: {text_px(15, scale)}px; color: #e8e8e8;")
+        self.legend.setStyleSheet(f"color: #9aa0aa; font-size: {text_px(12, scale)}px;")
+        for t in self.tiles:
+            t.caption.setText(t.caption.text, size=self._cap_size())
 
     def clear_terms(self, message: str = "no update at this step") -> None:
         """Empty the three images and show ``message`` as the title."""
         self.norms = (float("nan"), float("nan"))
         for tile, cap in zip(self.tiles, ("drift", "noise", "x after")):
             tile.image.clear()
-            tile.caption.setText(cap, size="10pt", color="#c8ccd4")
+            tile.caption.setText(cap, size=self._cap_size(), color="#c8ccd4")
         self.title.setText(message)

@@ -8,9 +8,12 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from ..export import grid_shape, mosaic
+from .scaling import px_font, text_px
 
 PAD = 2
 HIGHLIGHT = "#ffb000"
+TITLE_PX = 15  # the title above the grid (11 pt)
+MESSAGE_PX = 13
 
 
 class ImageGrid(pg.GraphicsLayoutWidget):
@@ -27,7 +30,8 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         self.setBackground("#26282e")
         self.ci.setContentsMargins(2, 2, 2, 2)
         self._title = title
-        self.label = self.addLabel(title, row=0, col=0, size="11pt", color="#e8e8e8")
+        self.scale = 1.0
+        self.label = self.addLabel(title, row=0, col=0, size=f"{TITLE_PX}px", color="#e8e8e8")
         self.view = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False,
                                     enableMenu=False)
         self.view.disableAutoRange()
@@ -55,7 +59,13 @@ class ImageGrid(pg.GraphicsLayoutWidget):
 
     def set_title(self, html: str) -> None:
         """Set the caption above the grid."""
-        self.label.setText(html, size="11pt", color="#e8e8e8")
+        self.label.setText(html, size=f"{text_px(TITLE_PX, 1 + (self.scale - 1) * 0.75)}px", color="#e8e8e8")
+
+    def set_scale(self, scale: float) -> None:
+        """Title and message at ``scale`` times their size (presentation mode; 1: normal)."""
+        self.scale = float(scale)
+        self.set_title(self.label.text)
+        self.message.setFont(px_font(text_px(MESSAGE_PX, self.scale)))
 
     def set_images(self, images: np.ndarray | None, n: int | None = None, shape=None, message: str = "") -> None:
         """Show ``images`` (N, C, H, W) uint8; ``None`` shows an empty grid of ``n`` tiles of ``shape``."""

@@ -5,6 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from .scaling import scale_plot_item, text_px
+
 ACCENT = "#4fa3ff"
 MARK = "#ffb000"
 FAINT = (150, 150, 160, 90)
@@ -63,6 +65,7 @@ class StatsPlots(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("#1f2126")
         self.horizontal = horizontal
+        self.scale = 1.0
         self.keys = ()
         self.plots, self.curves, self.lines, self.others = {}, {}, {}, {}
         self.set_keys(keys)
@@ -100,6 +103,19 @@ class StatsPlots(pg.GraphicsLayoutWidget):
             self.lines[key] = line
             self.plots[key] = p
             self.others[key] = []
+            scale_plot_item(p, self.scale)
+
+    def set_scale(self, scale: float) -> None:
+        """Every title, axis label and tick label at ``scale`` times its size (presentation mode; 1: normal)."""
+        self.scale = float(scale)
+        for p in self.plots.values():
+            scale_plot_item(p, self.scale)
+
+    def set_title(self, key: str, text: str) -> None:
+        """Retitle the plot of ``key`` (at the current scale)."""
+        p = self.plots[key]
+        p.setTitle(text, size="9pt", color="#d0d0d0")
+        scale_plot_item(p, self.scale)
 
     def update_plots(self, branches, active: int, position: int, total_steps: int, selected: int = 0) -> None:
         """Redraw curves of ``branches`` (records lists per branch) and move the step line."""
@@ -150,6 +166,7 @@ class ProbBars(pg.PlotWidget):
         self.showGrid(y=True, alpha=0.15)
         self.setTitle("p(digit | x̂₀)", size="9pt", color="#d0d0d0")
         self.probs = np.zeros(k)
+        self.scale = 1.0
         self.verdict = pg.TextItem("", color="#ffffff", anchor=(0, 0))
         self.verdict.setPos(-0.55, 1.115)
         self.addItem(self.verdict)
@@ -165,8 +182,15 @@ class ProbBars(pg.PlotWidget):
             self.probs = np.asarray(probs, float)[:k]
             top = int(np.argmax(self.probs))
             brushes = [pg.mkBrush(MARK if i == top else ACCENT) for i in range(k)]
-            self.verdict.setHtml(f"<span style='font-size:11pt'><b>{self.classes[top]}</b> "
+            self.verdict.setHtml(f"<span style='font-size:{text_px(15, self.scale)}px'><b>{self.classes[top]}</b> "
                                  f"({self.probs[top]:.2f})</span>")
         self.bars.setOpts(height=self.probs, brushes=brushes)
         if title is not None:
             self.setTitle(title, size="9pt", color="#d0d0d0")
+            scale_plot_item(self.getPlotItem(), self.scale)
+
+    def set_scale(self, scale: float) -> None:
+        """Title, axes and the verdict at ``scale`` times their size (presentation mode; 1: normal)."""
+        self.scale = float(scale)
+        scale_plot_item(self.getPlotItem(), self.scale)
+        self.set_probs(self.probs if self.probs.any() else None)

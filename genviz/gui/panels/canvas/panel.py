@@ -24,6 +24,7 @@ _DRAWING = ("canvas", "tool_group", "tool_buttons", "size_slider", "ink_slider",
             "clear_btn", "clear_mask_btn", "load_btn", "digit_spin", "digit_btn", "autosave_label")
 _CONTROLS = ("t0_slider", "t0_label", "k_spin", "seed_spin", "new_seed_cb", "steps_spin", "sampler_combo", "ilvr_cb",
              "ilvr_spin", "guide_cb", "guide_combo", "guide_scale")
+STAGE_SIDE = 232  # the shown candidate's square (px) outside presentation mode
 _VIEWS = ("preview", "preview_caption", "xt0_view")
 _STAGE = ("stage_view", "stage_label", "stage_list", "prev_btn", "next_btn", "accept_btn", "save_btn", "discard_btn",
           "history_list")
@@ -300,6 +301,16 @@ class CanvasPanel(CanvasActions, QWidget):
     def input_key(self) -> tuple:
         """What live mode compares: the drawing's revision plus the settings."""
         return (self.canvas.revision, tuple(sorted(self.settings().items())))
+
+    def set_presenting(self, on: bool, scale: float = 1.0) -> None:
+        """Presentation mode (the panel protocol): the caption at ``scale`` times its size and the shown
+        candidate larger (at most 1.6×, the columns keep their room); ``on=False`` gives both back."""
+        s = float(scale) if on else 1.0
+        self.caption.set_scale(s)
+        side = round(STAGE_SIDE * min(s, 1.6))
+        if self.stage_view.width() != side:
+            self.stage_view.setFixedSize(side, side)
+            self._update_staging()
 
     def refresh(self) -> None:
         """Redraw from the state now (the panel protocol; the canvas otherwise redraws on every change)."""

@@ -94,7 +94,8 @@ class StagingView(QWidget):
             self.stage_view.setPixmap(QPixmap())
             self.stage_view.setText("no candidates: draw, then Generate")
         else:
-            self.stage_view.setPixmap(unit_to_pixmap(cur.image, max(1, 224 // cur.image.shape[1])))
+            side = self.stage_view.width() - 8
+            self.stage_view.setPixmap(unit_to_pixmap(cur.image, max(1, side // cur.image.shape[1])))
             self.stage_view.setToolTip(CanvasState.candidate_tooltip(cur))
         self.stage_label.setText(state.stage_text())
         for b in (self.prev_btn, self.next_btn, self.accept_btn, self.save_btn, self.discard_btn):

@@ -55,6 +55,7 @@ class ChainDrawing:
             self.branch_combo.clear()
             self.branch_combo.addItems(labels)
             self.branch_combo.blockSignals(False)
+            self.fit_controls()
         if self.branch_combo.currentIndex() != active:
             self.branch_combo.setCurrentIndex(active)
         # slider
@@ -87,7 +88,7 @@ class ChainDrawing:
                 title = (id(self.plots.plots["p_final"]), f"p(final digit | {judged})")
                 if title != self._p_final_title:  # setTitle relayouts the plot: only when it changes
                     self._p_final_title = title
-                    self.plots.plots["p_final"].setTitle(title[1], size="9pt", color="#d0d0d0")
+                    self.plots.set_title("p_final", title[1])
             self.right_stack.setCurrentWidget(self.drift_view if b.grid == "steps" else self.x0_grid)
         now = time.perf_counter()
         if status == "running" and now - self._plot_time < PLOT_INTERVAL_S:
@@ -108,6 +109,11 @@ class ChainDrawing:
         if pending != self.pending_label.text():
             self.pending_label.setText(pending)
             self.pending_label.setVisible(bool(pending))
+        if pending:  # a wrapped label in the fixed-width column: reserve its full height, or it is clipped
+            lab = self.pending_label
+            h = lab.heightForWidth(max(lab.width(), 1))
+            if h > 0 and lab.minimumHeight() != h:
+                lab.setMinimumHeight(h)
 
     def _status_text(self, status: str, n_branches: int, speed: float) -> str:
         text = {"empty": "no chain", "running": "running", "paused": "paused", "done": "finished",

@@ -1,7 +1,7 @@
 """The chain panel's widgets and their layout (a mixin of ``ChainPanel``: builds ``self.*`` widgets)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,10 +26,54 @@ from ...widgets.param_form import ParamForm
 from ...widgets.plots import ProbBars, StatsPlots
 
 SPEEDS = (("full speed", 0.0), ("slow (4 steps/s)", 0.25), ("slower (1 step/s)", 1.0))
+CONTROLS_WIDTH = 236
+PRESENT_SPLIT = 0.67 # presentation mode: the grids' share of the height (plots below get the rest)
 
 
 class ChainLayout:
     """Builds the chain panel's controls, grids, scrub bar and plots onto ``self`` (``_build``)."""
+
+    # ---- presentation mode -----------------------------------------------------------------------
+    def set_presenting(self, on: bool, scale: float = 1.0) -> None:
+        """Presentation mode (the panel protocol): caption, grid titles and plot text at ``scale`` times their
+        size, a control column wide enough for the window's larger font, and more height for the grids.
+        ``on=False`` gives back every size it changed (called again while on: a new scale)."""
+        s = float(scale) if on else 1.0
+        for w in (self.caption, self.x_grid, self.x0_grid, self.plots, self.bars, self.drift_view):
+            w.set_scale(s)
+        if on:
+            if self._present_saved is None:
+                self._present_saved = {"split": self.split.sizes(), "bars": self.bars.minimumWidth()}
+            self.bars.setMinimumWidth(round(self._present_saved["bars"] * s))
+            self.controls.setFixedWidth(max(CONTROLS_WIDTH, self.controls_needed_width()))
+            QTimer.singleShot(0, self._present_split)  # after the window's new size reached the splitter
+        elif self._present_saved is not None:
+            saved, self._present_saved = self._present_saved, None
+            self.controls.setFixedWidth(CONTROLS_WIDTH)
+            self.bars.setMinimumWidth(saved["bars"])
+            self.split.setSizes(saved["split"])
+            QTimer.singleShot(0, lambda: self.split.setSizes(saved["split"]))  # again, once the window is back
+        self.update_pending()
+
+    def _present_split(self) -> None:
+        if self._present_saved is not None:
+            total = max(sum(self.split.sizes()), 1)
+            self.split.setSizes([round(total * PRESENT_SPLIT), total - round(total * PRESENT_SPLIT)])
+
+    def controls_needed_width(self) -> int:
+        """The width the control column needs for its texts in the current font, counting the buttons shown
+        only sometimes (Undo reset) and the longest run-button text (Running…)."""
+        need = self.controls.minimumSizeHint().width()
+        fm = self.run_btn.fontMetrics()
+        need += max(0, fm.horizontalAdvance("Running…") - fm.horizontalAdvance(self.run_btn.text()))
+        if self.undo_btn.isHidden():
+            need += self.undo_btn.sizeHint().width() + 6
+        return need + 8
+
+    def fit_controls(self) -> None:
+        """In presentation mode, widen the control column to its texts (a new branch has a longer label)."""
+        if self._present_saved is not None:
+            self.controls.setFixedWidth(max(CONTROLS_WIDTH, self.controls_needed_width()))
 
     # ---- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -49,7 +93,9 @@ class ChainLayout:
 
         # left: controls
         controls = QWidget()
-        controls.setFixedWidth(236)
+        controls.setFixedWidth(CONTROLS_WIDTH)
+        self.controls = controls
+        self._present_saved = None
         cl = QVBoxLayout(controls)
         cl.setContentsMargins(0, 0, 0, 0)
         box = QGroupBox("Sampler")
@@ -113,6 +159,7 @@ class ChainLayout:
         self.branch_combo = QComboBox()
         self.branch_combo.setToolTip("switch between the paths tried from this start (branches of the chain)")
         self.branch_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.branch_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # new branches: wider
         brow.addWidget(self.branch_combo)
         rl.addLayout(brow)
         srow2 = QHBoxLayout()
@@ -199,6 +246,7 @@ class ChainLayout:
         split.setStretchFactor(1, 1)
         split.setSizes([620, 230])
         lay.addWidget(split, 1)
+        self.split = split
 
         self.step_btn.clicked.connect(self.step)
         self.run_btn.clicked.connect(self.run)

@@ -24,7 +24,7 @@ from .exports import save_strip_png, save_walk_gif
 from .jobs import PanelJobs
 from .model import InterpolationState
 from .settings import CORNERS, IMAGE_SUFFIXES, NOTICE, endpoint_text
-from .views import VIEW_NAMES, WalkViews
+from .views import VIEW_NAMES, WalkViews, present
 
 
 def _from_state(name: str):
@@ -416,6 +416,10 @@ class InterpolationPanel(QWidget):
             self.set_t(t)
             if on_done:
                 on_done()
+
+    def set_presenting(self, on: bool, scale: float = 1.0) -> None:
+        """Presentation mode (the panel protocol; ``views.present``)."""
+        present(self, on, scale)
 
     def advanced_controls(self) -> dict:
         """Controls presentation mode may hide."""

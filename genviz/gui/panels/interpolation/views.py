@@ -5,11 +5,27 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
+from ...widgets.scaling import scale_plot_item, text_px
 from ...widgets.tile_view import TileView
 from .norm_plot import NormPlot
 from .settings import SCRUB_TICKS
 
 VIEW_NAMES = ("strip", "info", "grid_view", "live", "slider", "norm_plot")
+CONTROLS_WIDTH = 300  # the control column outside presentation mode
+
+
+def present(panel, on: bool, scale: float = 1.0) -> None:
+    """The interpolation panel's ``set_presenting`` (the panel protocol): caption, image titles, info line and the
+    norm plot at ``scale`` times their size, the control column as wide as its texts need in the window's font;
+    ``on=False`` gives all of it back."""
+    s = float(scale) if on else 1.0
+    panel.caption.set_scale(s)
+    for view in (panel.strip, panel.grid_view, panel.live, panel.samples_grid, panel.digits_grid):
+        view.set_scale(s)
+    panel.info.setStyleSheet(f"color: #c8ccd4; font-size: {text_px(12, s)}px;")
+    scale_plot_item(panel.norm_plot.getPlotItem(), s)
+    need = panel.controls.minimumSizeHint().width() if on else 0
+    panel.controls.setFixedWidth(max(CONTROLS_WIDTH, need))
 
 
 class WalkViews(QSplitter):
