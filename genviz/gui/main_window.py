@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QScrollArea, QTabWidget
 
@@ -17,6 +17,33 @@ from .panels.checkpoints import CheckpointBrowser
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors *.pt *.pth *.ckpt);;All files (*)"
 MAX_RECENT = 8
 ERROR_STYLE = "color: #ff6b6b; font-weight: bold;"
+
+
+class _Page(QScrollArea):
+    """A tab's page: the panel fills the page and scrolls only where the page is smaller than the panel's minimum
+    size. (QScrollArea's own widgetResizable sizes a panel with word-wrapped captions by height-for-width, which
+    is its preferred height, and so scrolled panels that would have fitted.)"""
+
+    def __init__(self, panel):
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(panel)
+        panel.installEventFilter(self)
+
+    def fit(self) -> None:
+        w, vp = self.widget(), self.viewport().size()
+        if w is not None:
+            m = w.minimumSizeHint().expandedTo(w.minimumSize())
+            w.resize(max(vp.width(), m.width()), max(vp.height(), m.height()))
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.fit()
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() == QEvent.Type.LayoutRequest:  # the panel's minimum may have changed
+            self.fit()
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -57,10 +84,7 @@ class MainWindow(QMainWindow):
             self._panels[spec.key] = panel
             # each tab scrolls rather than widening the window: a tab's minimum size is otherwise the largest
             # panel's, and the window grew (1,463 px with the canvas) whatever the screen
-            page = QScrollArea()
-            page.setWidget(panel)
-            page.setWidgetResizable(True)
-            page.setFrameShape(QFrame.Shape.NoFrame)
+            page = _Page(panel)
             self._pages[spec.key] = page
             self.tabs.addTab(page, spec.title)
         self.engine.stepper = self.chain_panel.runner

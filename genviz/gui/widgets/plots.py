@@ -14,11 +14,11 @@ FAINT = (150, 150, 160, 90)
 SERIES = (
     ("t", "timestep t"),
     ("sigma", "noise level σ (log)"),
-    ("x_norm", "mean ‖x_t‖"),
-    ("eps_norm", "mean ‖ε̂‖"),
+    ("x_norm", "‖x_t‖ (mean)"),
+    ("eps_norm", "‖ε̂‖ (mean)"),
     ("p_final", "p(final digit | x̂₀)"),
-    ("energy", "mean energy E(x)"),
-    ("grad_norm", "mean ‖∇E‖ (‖score‖)"),
+    ("energy", "energy E(x)"),
+    ("grad_norm", "‖∇E‖ or ‖score‖"),
     ("accept", "MALA acceptance"),
     ("level", "σ level (annealed)"),
 )
@@ -104,18 +104,29 @@ class StatsPlots(pg.GraphicsLayoutWidget):
             self.plots[key] = p
             self.others[key] = []
             scale_plot_item(p, self.scale)
+            if horizontal:
+                self.ci.layout.setColumnStretchFactor(row, 1)
+        self._free_titles()
+
+    def _free_titles(self) -> None:
+        """Titles do not set their plot's minimum width (pyqtgraph sizes a label to its text): side by side, long
+        titles at a large font otherwise squeezed the last plot to a sliver; the plots share the width equally."""
+        for p in self.plots.values():
+            p.titleLabel.setMinimumWidth(0)
 
     def set_scale(self, scale: float) -> None:
         """Every title, axis label and tick label at ``scale`` times its size (presentation mode; 1: normal)."""
         self.scale = float(scale)
         for p in self.plots.values():
             scale_plot_item(p, self.scale)
+        self._free_titles()
 
     def set_title(self, key: str, text: str) -> None:
         """Retitle the plot of ``key`` (at the current scale)."""
         p = self.plots[key]
         p.setTitle(text, size="9pt", color="#d0d0d0")
         scale_plot_item(p, self.scale)
+        self._free_titles()
 
     def update_plots(self, branches, active: int, position: int, total_steps: int, selected: int = 0) -> None:
         """Redraw curves of ``branches`` (records lists per branch) and move the step line."""

@@ -27,7 +27,7 @@ from ...widgets.plots import ProbBars, StatsPlots
 
 SPEEDS = (("full speed", 0.0), ("slow (4 steps/s)", 0.25), ("slower (1 step/s)", 1.0))
 CONTROLS_WIDTH = 236
-PRESENT_SPLIT = 0.67 # presentation mode: the grids' share of the height (plots below get the rest)
+PRESENT_SPLIT = 0.7  # presentation mode: the grids' share of the height (plots below get the rest)
 
 
 class ChainLayout:
@@ -44,7 +44,7 @@ class ChainLayout:
         if on:
             if self._present_saved is None:
                 self._present_saved = {"split": self.split.sizes(), "bars": self.bars.minimumWidth()}
-            self.bars.setMinimumWidth(round(self._present_saved["bars"] * s))
+            self.bars.setMinimumWidth(round(self._present_saved["bars"] * min(s, 1.3)))  # the plots need the width
             self.controls.setFixedWidth(max(CONTROLS_WIDTH, self.controls_needed_width()))
             QTimer.singleShot(0, self._present_split)  # after the window's new size reached the splitter
         elif self._present_saved is not None:
