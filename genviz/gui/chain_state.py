@@ -310,6 +310,23 @@ class ChainState:
             self.version += 1
             return True
 
+    def restore_view(self, active=None, position=None, selected=None) -> None:
+        """Show branch ``active``, record ``position`` and sample ``selected`` (a restored session; values out of
+        range are clamped, None keeps the current one)."""
+        with self.lock:
+            if active is not None and 0 <= int(active) < len(self.branches):
+                self.active = int(active)
+            hist = self.history()
+            if position is not None:
+                self.position = max(0, min(int(position), len(hist) - 1))
+                self.follow = self.position >= len(hist) - 1
+            elif self.branch is not None:
+                self.position = len(hist) - 1
+                self.follow = True
+            if selected is not None:
+                self.selected = max(0, int(selected))
+            self.version += 1
+
     def set_running(self, running: bool) -> bool:
         """Run or pause the active branch (False when it cannot run)."""
         with self.lock:

@@ -104,6 +104,8 @@ def test_branch_selector_visible_in_ddpm_vs_ddim(demo_window, qtbot):
     p = w.chain_panel
     assert p.branch_combo.isVisible() and p.branch_label.isVisible() and p.branch_combo.count() == 2
     assert p.plots.isVisible()  # "the faint curves are the other branch"
+    # the restored session shows branch 2 (DDPM): the controls show its settings, so no "Changed …" line
+    assert p.state.active == 1 and p.sampler_combo.currentData() == "ddpm" and p.pending_settings() == ""
 
 
 def test_control_column_texts_are_not_clipped(demo_window, qtbot):

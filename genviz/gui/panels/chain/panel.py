@@ -235,6 +235,10 @@ class ChainPanel(ChainLayout, ChainDrawing, QWidget):
     def _branch_chosen(self, i: int) -> None:
         """The user picked branch ``i``: show it, and put its sampler, parameters and seed in the controls."""
         self.state.set_active(i)
+        self._show_branch_settings()
+
+    def _show_branch_settings(self) -> None:
+        """Put the shown branch's sampler, parameters and seed in the controls."""
         b = self.state.branch
         if b is None:
             return
@@ -317,22 +321,19 @@ class ChainPanel(ChainLayout, ChainDrawing, QWidget):
                     made.append(b)
                 target = spec.get("length")
                 while target is not None and len(b) - 1 < int(target) and not b.done and st.error is None:
-                    with st.lock:
-                        st.pending_steps = 1
+                    if not st.request_step():
+                        break
                     runner.step()
-            with st.lock:
-                st.pending_steps = 0
-                st.running = False
-                if "active" in data and 0 <= int(data["active"]) < len(st.branches):
-                    st.active = int(data["active"])
-                if "position" in data:
-                    st.position = max(0, min(int(data["position"]), len(st.history()) - 1))
-                    st.follow = st.position >= len(st.history()) - 1
-                st.selected = int(data.get("selected", st.selected))
-                st.touch()
+            st.set_running(False)
+            st.restore_view(data.get("active"), data.get("position"), data.get("selected"))
             return len(made)
 
-        self.engine.submit(task, lambda _n: on_done() if on_done else None, self._failed)
+        def restored(_n) -> None:
+            self._show_branch_settings()  # the controls show the active branch's sampler, parameters and seed
+            if on_done:
+                on_done()
+
+        self.engine.submit(task, restored, self._failed)
 
     # ---- export ----------------------------------------------------------------------------------
     def export_grid(self, path, which: str = "x") -> None:
