@@ -22,6 +22,16 @@ from .layout import ChainLayout
 REFRESH_MS = 33
 
 
+def _effective(sampler: str, params: dict) -> dict:
+    """Every parameter of ``sampler`` as a chain would use it (defaults filled in); {} when they do not validate.
+    (Called only once a chain exists, so the backend, imported here, is already loaded.)"""
+    from ....backend.api import sampler_settings
+    try:
+        return sampler_settings(sampler, params)
+    except ValueError:
+        return {}
+
+
 class ChainPanel(ChainLayout, ChainDrawing, QWidget):
     """Controls, x_t / x̂₀ grids, scrub bar, per-step plots and digit probabilities of a chain.
 
@@ -174,9 +184,9 @@ class ChainPanel(ChainLayout, ChainDrawing, QWidget):
         if b is None or not self.supported():
             return ""
         s = self.settings()
+        same_params = s["sampler"] != b.sampler or _effective(b.sampler, s["params"]) == _effective(b.sampler, b.params)
         changed = [k for k, same in (("sampler", s["sampler"] == b.sampler), ("seed", s["seed"] == b.seed),
-                                     ("parameters", s["params"] == b.params or s["sampler"] != b.sampler))
-                   if not same]
+                                     ("parameters", same_params)) if not same]
         if b.parent is None:
             changed += [k for k, same in (("steps", s["steps"] == b.total_steps), ("batch", s["n"] == b.n)) if not same]
         if not changed:
