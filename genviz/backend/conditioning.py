@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .imaging import to_uint8
 from .samplers import ChainStep, get_sampler, make_timesteps
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def _to_pil(image):
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)) or a.size == 0:
         raise ValueError(f"expected an image array (H, W), (H, W, 3|4) or (C, H, W), got shape {a.shape}")
     if a.dtype != np.uint8:
-        a = (np.clip(a.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        a = to_uint8(a.astype(np.float32))
     return Image.fromarray(a)
 
 
@@ -153,7 +154,7 @@ def image_to_model(image, model, invert: bool | str = "auto") -> torch.Tensor:
         light_ink = ink.size > 0 and float(ink.mean()) > 0.5
         bg = 0.0 if light_ink else 1.0
         rgb = rgba[..., :3] * alpha + bg * (1 - alpha)
-        im = Image.fromarray((rgb * 255 + 0.5).astype(np.uint8))
+        im = Image.fromarray(to_uint8(rgb))
     im = im.convert("L" if c == 1 else "RGB")
     a = np.asarray(im)
     border = np.concatenate([a[0].reshape(-1), a[-1].reshape(-1), a[:, 0].reshape(-1), a[:, -1].reshape(-1)])

@@ -163,8 +163,8 @@ def run_gui(checkpoint: str | None = None, panel: str | None = None, device: str
         def shoot() -> None:
             if not setup["ready"] or not win.default_action_done():
                 return
-            win.chain_panel.refresh()
-            win.interpolation_panel.refresh()
+            for panel in win.panels().values():  # the panel protocol: redraw now
+                panel.refresh()
             win._update_speed()
             app.processEvents()
             ok = win.grab().save(screenshot, "PNG")

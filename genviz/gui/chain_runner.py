@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..backend.imaging import to_uint8
 from .chain_state import Branch, ChainState, Record
 from .history import HistoryBlocks
 
@@ -136,8 +137,7 @@ class ChainRunner:
 
     # ---- records ---------------------------------------------------------------------------------
     def _u8(self, v):
-        import torch
-        return (self.model.to_unit(v.detach().float()) * 255).round().to(torch.uint8).cpu().numpy()
+        return to_uint8(self.model.to_unit(v.detach().float()).cpu().numpy())
 
     def _want_probs(self, last: bool) -> bool:
         """Whether to run the digit classifier on this record: always for single steps and the last record;

@@ -12,6 +12,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ...backend.imaging import to_uint8
+
 SIZE = 280
 TOOLS = ("brush", "eraser", "mask", "unmask")
 MAX_UNDO = 100
@@ -286,7 +288,7 @@ def _fit(image: np.ndarray, size: int, rgb: bool) -> QImage:
     from PIL import Image
     a = np.asarray(image)
     if a.dtype != np.uint8:
-        a = (np.clip(a.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+        a = to_uint8(a.astype(np.float32))
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
     im = Image.fromarray(a)
