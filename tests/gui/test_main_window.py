@@ -385,3 +385,37 @@ def test_offscreen_size_hint_message_is_silenced(capsys):
     _qt_message(None, None, "QPainter::begin: something real")
     err = capsys.readouterr().err
     assert "propagateSizeHints" not in err and "something real" in err
+
+
+def test_ddpm_branch_from_the_start_equals_a_fresh_ddpm_chain(window, qtbot):
+    """Issue 13: branching DDPM from step 0 of a DDIM chain with the same seed re-drew x_T as step-1 noise (the demo's
+    ‖x_t‖ jumped from 28 to 38). Through the real buttons, the branch now equals a fresh DDPM chain of that seed."""
+    p, st = window.chain_panel, window.chain_panel.state
+    p.seed_spin.setValue(7)
+    p.batch_spin.setValue(4)
+    qtbot.mouseClick(p.reset_btn, qtbot_button())
+    qtbot.waitUntil(lambda: st.branch is not None and st.branch.seed == 7 and len(st.history()) == 1, timeout=10000)
+    p.sampler_combo.setCurrentIndex(p.sampler_combo.findData("ddpm"))
+    qtbot.mouseClick(p.branch_btn, qtbot_button())
+    qtbot.waitUntil(lambda: len(st.branches) == 2, timeout=10000)
+    qtbot.mouseClick(p.step_btn, qtbot_button())
+    qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
+    branched = st.history()[1].x.clone()
+    qtbot.mouseClick(p.reset_btn, qtbot_button())  # a fresh DDPM chain, seed 7
+    qtbot.waitUntil(lambda: len(st.branches) == 1 and st.branch.sampler == "ddpm", timeout=10000)
+    qtbot.mouseClick(p.step_btn, qtbot_button())
+    qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
+    assert torch.equal(st.history()[1].x, branched)
+
+
+def test_annealed_langevin_runs_from_the_panel(window, qtbot):
+    """Issue 13: its default ε = 2e-5 showed as 0.000 and was refused when the chain started."""
+    p, st = window.chain_panel, window.chain_panel.state
+    p.sampler_combo.setCurrentIndex(p.sampler_combo.findData("annealed"))
+    assert p.param_form.widgets["epsilon"].text() == "2e-05"
+    p.steps_spin.setValue(20)
+    qtbot.mouseClick(p.reset_btn, qtbot_button())
+    qtbot.waitUntil(lambda: st.branch is not None and st.branch.sampler == "annealed", timeout=10000)
+    qtbot.mouseClick(p.step_btn, qtbot_button())
+    qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
+    assert st.error is None and st.branch.params["epsilon"] == 2e-5
