@@ -54,22 +54,25 @@ class StartPage(QWidget):
         head.setWordWrap(True)
         outer.addWidget(head)
         area = QScrollArea()
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         area.setWidgetResizable(True)
         inner = QWidget()
         grid = QGridLayout(inner)
         self.buttons = {}
         for i, p in enumerate(presets):
             # QPushButton does not wrap: the description is wrapped by hand at ~60 characters
-            b = QPushButton(p["title"] + "\n\n" + _wrap(p["description"], 60))
+            thumb = thumbnail_path(p["name"])
+            width = 30 if thumb.exists() else 60  # characters per line: the card's text beside its thumbnail
+            b = QPushButton(_wrap(p["title"], width) + "\n\n" + _wrap(p["description"], width))
             b.setObjectName(f"preset_{p['name']}")
             b.setToolTip(f"open this demo ({p['name']}: {p['checkpoint']}, {p['panel']} panel)")
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             b.setMinimumHeight(120)
             b.setStyleSheet("QPushButton { text-align: left; padding: 12px; font-size: 12pt; }")
-            thumb = thumbnail_path(p["name"])
             if thumb.exists():  # the preset's own result (genviz presets --thumbnails)
                 b.setIcon(QIcon(str(thumb)))
-                b.setIconSize(QSize(*THUMB_SIZE) / 1.6)
+                b.setIconSize(QSize(*THUMB_SIZE) / 2)
+            b.setMinimumHeight(max(120, b.sizeHint().height()))  # the whole text shows (the page scrolls)
             b.clicked.connect(lambda _=False, p=p: choose(p))
             grid.addWidget(b, i // 2, i % 2)
             self.buttons[p["name"]] = b
