@@ -16,6 +16,7 @@ from .panels import panel_keys
 
 RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
+    "mnist-ddgan": "genviz.backend.training.mnist_ddgan",
     "mnist-classifier": "genviz.backend.training.digit_classifier",
     "mnist-ebm": "genviz.backend.training.mnist_ebm",
     "mnist-vae": "genviz.backend.training.mnist_vae",

@@ -8,6 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def _moves_by_drift(sampler: str) -> bool:
+    """Langevin-type (drift + noise) rather than denoising-type; by grid for names no sampler registers."""
+    from ..backend.samplers import SAMPLERS
+    spec = SAMPLERS.get(sampler)
+    return spec.moves_by_drift if spec is not None else sampler not in ("ddpm", "ddim")
+
+
 def _words(sampler: str, fallback: str) -> str:
     """What one step of ``sampler`` does, in everyday words: its ``SamplerSpec.caption`` (the one place)."""
     from ..backend.samplers import SAMPLERS
@@ -51,7 +58,7 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
     k = rec.index
     branch_note = (f" This is branch {branch.number}, which left branch {branch.parent} at step {branch.start}."
                    if branch.parent is not None else "")
-    if branch.grid == "timesteps":  # denoising
+    if not _moves_by_drift(branch.sampler):  # denoising-type: each step predicts the clean sample
         if k == 0:
             return (f"Step 0 of {total}: pure random noise. At every step the model removes a little of it; "
                     f"after {total} steps a digit remains." + branch_note)
@@ -150,7 +157,8 @@ def density_caption(family, dataset: str, image: str, running: bool, step, steps
     ``shown``: which layers are on (``data``, ``samples``, ``particles``; default all)."""
     shown = {"data": True, "samples": True, "particles": True, **(shown or {})}
     if training:
-        return f"Training a model on the '{dataset}' points: watch the loss fall; the picture updates when it finishes."
+        return (f"Training a model on the '{dataset}' points: watch the loss fall. The picture redraws the model "
+                "being trained about every second, so you see it learn; its readouts come when it finishes.")
     text = f"Blue dots: real '{dataset}' data. " if shown["data"] else ""
     if family is None:
         return text + "Load a 2-D model (or train one live) to see what it learned."

@@ -159,6 +159,12 @@ class SamplerSpec:
         """Parameter name -> default value."""
         return {p.name: p.default for p in self.params}
 
+    @property
+    def moves_by_drift(self) -> bool:
+        """True for Langevin-type kinds (a step is drift + noise on x; the chain panel shows that split); False
+        for samplers that predict the clean sample x̂₀ at each step (denoising, DDGAN, flow, decode)."""
+        return self.kind in ("langevin", "annealed")
+
     def runs_on(self, traits) -> bool:
         """True when a model with these ``Traits`` can be sampled by this sampler."""
         return self.kind in traits.sampler_kinds and all(getattr(traits, r) for r in self.requires)

@@ -84,12 +84,13 @@ class ChainDrawing:
                 has_energy=self.model is not None and self.model.traits.energy,
                 has_classifier=self.loaded is not None and self.loaded.classifier is not None))
             if "p_final" in self.plots.plots:
-                judged = "x̂₀" if b.grid == "timesteps" or b.sampler == "annealed" else "x"
+                spec = get_sampler(b.sampler)
+                judged = "x̂₀" if not spec.moves_by_drift or spec.kind == "annealed" else "x"
                 title = (id(self.plots.plots["p_final"]), f"p(final digit | {judged})")
                 if title != self._p_final_title:  # setTitle relayouts the plot: only when it changes
                     self._p_final_title = title
                     self.plots.set_title("p_final", title[1])
-            self.right_stack.setCurrentWidget(self.drift_view if b.grid == "steps" else self.x0_grid)
+            self.right_stack.setCurrentWidget(self.drift_view if get_sampler(b.sampler).moves_by_drift else self.x0_grid)
         now = time.perf_counter()
         if status == "running" and now - self._plot_time < PLOT_INTERVAL_S:
             self.plots.set_position(pos)
@@ -143,7 +144,8 @@ class ChainDrawing:
         if rec.x0_u8 is None:
             self.x0_grid.set_title("<b>x̂<sub>0</sub></b> &nbsp;prediction")
             self.x0_grid.set_images(None, n=n, shape=rec.x_u8.shape[1:],
-                                    message="no prediction before step 1" if rec.index == 0 or (branch and branch.grid == "timesteps")
+                                    message="no prediction before step 1"
+                                    if rec.index == 0 or (branch and not get_sampler(branch.sampler).moves_by_drift)
                                     else "this sampler makes no x̂₀ prediction")
         else:
             self.x0_grid.set_title(f"<b>x̂<sub>0</sub></b> &nbsp;prediction at t = {rec.t}")
