@@ -134,7 +134,7 @@ def test_train_live_yields_progress_previews_and_returns_the_model():
 
     def view_fn(m):
         seen.append(m)
-        return {"family": m.family}
+        return {"family": m.family, "steps_done": m.metadata["training"]["steps_done"]}
 
     gen = train_live("8gaussians", "flow", 30, view_fn=view_fn, preview_s=0.0, hidden=8, transforms=1, bins=4)
     values = []
@@ -145,21 +145,23 @@ def test_train_live_yields_progress_previews_and_returns_the_model():
         model = stop.value
     assert [v["step"] for v in values] == [10, 20, 30] and all(v["steps"] == 30 for v in values)
     assert values[-1]["history"].shape == (3, 2) and np.all(np.isfinite(values[-1]["history"]))
-    assert [v["preview_step"] for v in values] == [None, 10, 20]       # from the checkpoint written before
-    assert values[-1]["preview"] == {"family": "flow"} and all(m.family == "flow" for m in seen)
+    assert [v["preview_step"] for v in values] == [10, 20, 20]     # a snapshot of the step itself (not the last:
+    assert values[1]["preview"] == {"family": "flow", "steps_done": 20}   # the returned model is shown then)
+    assert all(m.family == "flow" and m is not model for m in seen)
     assert model.family == "flow" and model.path is None and model.metadata["training"]["steps_done"] == 30
     x = torch.tensor([[0.5, -0.5]])
     assert torch.isfinite(model.log_prob(x)).all()
 
 
-def test_closing_train_live_cancels_the_helper_thread():
-    before = {t.name for t in threading.enumerate()}
+def test_train_live_runs_in_the_callers_thread_and_closing_stops_it():
+    before = threading.active_count()
     gen = train_live("8gaussians", "vae", 100000, hidden=8)
     v = next(gen)
-    assert v["step"] == 10 and v["preview"] is None
-    assert any(t.name == "genviz-toy-train" for t in threading.enumerate())
+    assert v["step"] == 10 and v["preview"] is None and np.isfinite(v["loss"]) and v["seconds"] >= 0
+    assert threading.active_count() == before        # no helper thread
     gen.close()
-    assert not any(t.name == "genviz-toy-train" for t in threading.enumerate() if t.name not in before)
+    with pytest.raises(StopIteration):
+        next(gen)
 
 
 def test_train_live_errors_come_out_of_next():

@@ -98,10 +98,15 @@ def test_training_progress_preview_and_completion():
     st.set("train_steps", 100)
     st.result = {"model": None, "tag": "old"}
     st.start_training()
-    assert st.training and st.train_progress == (0, 100, st.train_progress[2]) and st.progress_text == "training flow…"
+    assert st.training and st.train_progress == (0, 100, None) and st.progress_text == "training flow: starting…"
+    assert not st.on_training(_progress(0, loss=float("nan")))            # no real loss yet: no "+nan"
+    assert st.progress_text == "training flow: starting…"
     assert not st.on_training(_progress(10, loss=1.25))
     assert st.progress_value == 10 and st.progress_text == "training: step 10/100 · loss +1.250"
-    assert st.loss_history.tolist() == [[10, 1.25]] and st.shown() is st.result
+    assert st.loss_history.tolist() == [[10, 1.25]]
+    shown = st.shown()             # before the first preview: the data, not the previous model's picture
+    assert shown["tag"] == "old" and shown["samples"] is None and shown["logp"] is None and shown["kind"] is None
+    assert "training flow live" in st.readout_html("old model") and st.image_units() == "log p(x) (nats)"
     pv = {"grid": (-1.0, 1.0, 4), "density": np.full((4, 4), 0.25), "kind": "flow"}
     assert st.on_training(_progress(20, preview=pv, preview_step=10))
     assert not st.on_training(_progress(30, preview=pv, preview_step=10))     # the same preview: no redraw
@@ -190,3 +195,32 @@ def test_supports_and_model_label():
     assert dm.supports(toy) and not dm.supports(img) and not dm.supports(None)
     assert dm.model_label(toy) == "<b>t</b> (flow)" and dm.model_label(None) == "no 2-D model loaded"
     assert "big (flow) is not a 2-D toy model" in dm.model_label(img) and "2-D" in dm.model_label(img)
+
+
+def test_live_defaults_steps_note_and_a_new_model():
+    from genviz.backend.training.toy import LIVE
+    st = DensityState(families=tuple(LIVE))
+    assert st.train_note() == ""
+    st.live_steps = dm.live_defaults()
+    assert set(st.live_steps) == set(LIVE) and all(steps >= 10 and note for steps, note in st.live_steps.values())
+    for fam, live in LIVE.items():
+        assert st.choose_family(fam) == live.steps == st.settings.train_steps
+        assert st.train_note().startswith(f"{fam}: default {live.steps} steps.")
+    st.result, st.preview = {"model": 1, "readouts": None}, {"model": 2}
+    st.on_frame(ParticleFrame(3, 9, np.zeros((4, 2), np.float32)))
+    st.frame_to_draw()
+    st.model_changed(keep_preview=True)
+    assert st.result is None and st.preview == {"model": 2} and st.live is None and st.trail == []
+    st.model_changed()
+    assert st.preview is None and st.shown() is None
+    st.begin_compute()
+    assert "computing the views and readouts of m" in st.readout_html("m")
+
+
+@pytest.mark.parametrize("image, kind, units", [("logp", "neg_energy", "−E(x) (nats, unnormalised)"),
+                                                ("logp", "ode", "log p(x) (nats, ODE)"),
+                                                ("logp", "discriminator", "D(x) logit"),
+                                                ("density", "flow", "p(x) (per unit area)"),
+                                                ("data", None, "data p(x) (per unit area)"), ("none", "flow", "")])
+def test_colour_bar_units(image, kind, units):
+    assert dm.image_units(image, kind) == units

@@ -11,7 +11,8 @@ Families (one recipe each; hyper-parameters in ``RECIPES``):
   E(data) − E(samples) + λ (E(data)² + E(samples)²) (Du & Mordatch 2019's regulariser). That chain is
   the checkpoint's default sampler.
 - ``diffusion``: an MLP ε-network with a sinusoidal time input, DDPM loss ‖ε − ε̂(√ᾱ_t x0 + √(1−ᾱ_t) ε, t)‖²
-  (Ho et al. 2020, Eq. 14), linear β 1e-4..0.02, T = 1000, weights averaged by EMA (0.999); a genviz
+  (Ho et al. 2020, Eq. 14), linear β 1e-4..0.02, T = 1000, weights averaged by EMA (0.999, with the warm-up
+  min(0.999, (1 + i)/(10 + i)) at step i, ``ema_decay``); a genviz
   ``DiffusionModel``, so the DDPM/DDIM/ODE samplers run it. Default sampler: DDPM, 100 steps (strided).
 - ``flow``: a neural spline flow (zuko ``NSF``, Durkan et al. 2019) trained by exact maximum likelihood.
 - ``vae``: an MLP VAE with a 2-D latent and fixed observation std, trained on the negative ELBO
@@ -28,7 +29,7 @@ import copy
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Generator, NamedTuple
 
 import torch
 from torch import nn
@@ -48,6 +49,43 @@ RECIPES: dict[str, dict[str, Any]] = {
     "flow": dict(steps=6000, batch_size=512, lr=2e-3, transforms=5, bins=16, hidden=64, scale=2.0),
     "vae": dict(steps=4000, batch_size=256, lr=1e-3, hidden=128, latent=2, obs_std=0.1),
     "gan": dict(steps=4000, batch_size=256, lr=5e-4, hidden=128, latent=2),
+}
+
+
+
+class LiveRecipe(NamedTuple):
+    """How the density panel trains a family live: ``steps`` (its default step count), ``overrides`` (recipe
+    hyper-parameters changed for short runs, on top of ``RECIPES``) and ``note`` (what the default trades, shown
+    under the panel's step box). Figures measured with ``train_steps`` on one CPU thread (see each note)."""
+
+    steps: int
+    note: str
+    overrides: dict
+
+
+LIVE: dict[str, LiveRecipe] = {
+    # measured (2,000 samples vs 2,000 data points; two data samples: MMD² ±0.002; bundled models 0.0002-0.006):
+    # 8gaussians 8/8 modes, 93 % near a centre, MMD² 0.008; 25gaussians 25/25, 98 %, 0.003; moons 0.018
+    "ebm": LiveRecipe(400, "About 15 s (measured on 2 shared CPU cores). Live runs use 15 Langevin steps per update and lr 4e-3 "
+                           "(the bundled models: 30 steps, 2,000 updates at 2e-3): it finds every mode, with a "
+                           "rougher energy between them; more steps smooth it.", {"K": 15, "lr": 4e-3}),
+    # 8gaussians 8/8, 93 %, 0.003; 25gaussians 25/25, 95 %, 0.001; moons 0.002 (1,500 steps). At 1,500 steps
+    # 8gaussians has only 35 % of its samples near a centre (lr 3e-3); at the recipe's lr 1e-3, 3,000 steps: 35 %
+    "diffusion": LiveRecipe(3000, "About 20 s. Fewer steps leave the modes blurred (8gaussians at 1,500 steps: "
+                                  "a third of the samples near a centre, at 3,000: 93 %); live runs use lr 3e-3 "
+                                  "(the bundled models: 15,000 steps at 1e-3).", {"lr": 3e-3}),
+    # 8gaussians 8/8, 91 %, 0.003 (600 steps: 94 %, 0.002; 25gaussians 25/25, 90 %; moons, swissroll 0.002)
+    "flow": LiveRecipe(400, "About 10 s; matches every toy dataset (the bundled flows train 6,000 steps for "
+                            "sharper edges).", {}),
+    # moons 0.046, swissroll 0.040 (2,000 steps: 0.031, 0.030); 8gaussians 8/8 but 18 % near a centre, 0.15
+    # (2,000 steps: 24 %, 0.12)
+    "vae": LiveRecipe(1000, "About 5 s. Its samples are decoder means of z ~ N(0, I), so on the Gaussian mixtures "
+                            "they fill the gaps between the modes however long it trains (8gaussians: a fifth near "
+                            "a centre); moons and swissroll come out close, a little blurred.", {}),
+    # moons 0.015, swissroll 0.008 (1,000 steps: 0.010, 0.030); 8gaussians 8/8 but 39 % near a centre, 0.08
+    "gan": LiveRecipe(2000, "About 15 s. This small GAN strings samples between the modes of the Gaussian mixtures "
+                            "(8gaussians: 39 % near a centre) and can collapse; moons and swissroll come out "
+                            "close. Its recipe trains 4,000 steps.", {}),
 }
 
 
@@ -95,26 +133,32 @@ def _metadata(dataset, ds, model, hp, steps_done, seconds, loss, seed):
     return meta
 
 
-def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = None, out=None, seed: int = 0,
-          dataset_obj=None, log=print, progress=None, should_stop=None, save_every: int = 1000, **overrides):
-    """Train one toy model; return the loaded family object (``EnergyModel``/``DiffusionModel``/``FlowModel``).
+class TrainStep(NamedTuple):
+    """One optimisation step of ``train_steps``.
 
-    Args:
-        dataset: a name in ``DATASETS`` (or any label when ``dataset_obj`` — e.g. a user-drawn dataset — is given).
-        model: ``ebm``, ``diffusion`` or ``flow``.
-        steps: optimisation steps (default: the recipe's).
-        out: save the checkpoint here (every ``save_every`` steps and at the end); None = don't save.
-        progress: called ``progress(step, steps, loss)`` every few steps (for a progress bar).
-        should_stop: polled every step; returning True raises ``Cancelled``.
-        **overrides: recipe hyper-parameters (see ``RECIPES``).
-    Raises: ValueError for an unknown dataset/model/hyper-parameter or steps < 1; Cancelled.
+    Attributes:
+        step: steps done, 1..steps; steps: the run's total.
+        loss: running average (0.98 · previous + 0.02 · this step's) of the family's training loss (finite:
+            a non-finite loss stops the run with ValueError).
+        seconds: wall-clock seconds since training started.
+        snapshot: ``snapshot()`` -> the family object on a deep copy of the current weights (the EMA weights for
+            diffusion), metadata ``steps_done = step``: an independent model for previews (about 1 ms).
+        state_dict: ``state_dict()`` -> the live weights that a checkpoint saves (EMA for diffusion; not copied).
+        metadata: ``metadata()`` -> the checkpoint metadata at this step (recipe, data, figures).
     """
-    from ..families import DiffusionModel, EnergyModel, FlowModel, ToyGANModel, ToyVAEModel
-    from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
-    from ..samplers.langevin import ula
+
+    step: int
+    steps: int
+    loss: float
+    seconds: float
+    snapshot: Callable[[], BaseModel]
+    state_dict: Callable[[], dict]
+    metadata: Callable[[], dict]
+
+
+def _hyper(model: str, steps: int | None, overrides: dict) -> dict:
     if model not in MODELS:
         raise ValueError(f"unknown toy model {model!r}; available: {', '.join(MODELS)}")
-    ds = dataset_obj if dataset_obj is not None else make_dataset(dataset)
     hp = dict(RECIPES[model])
     for k, v in overrides.items():
         if k not in hp:
@@ -124,12 +168,51 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
         hp["steps"] = int(steps)
     if hp["steps"] < 1:
         raise ValueError(f"steps must be >= 1, got {hp['steps']}")
+    return hp
+
+
+def ema_decay(ema: float, it: int) -> float:
+    """EMA decay at step ``it`` (1-based): min(ema, (1 + it)/(10 + it)), the warm-up of TensorFlow's
+    ``tf.train.ExponentialMovingAverage(num_updates=...)`` (also genviz's MNIST DDPM recipe). Without it the
+    average keeps ema^it of the random start: 0.999^600 = 55 % after 600 steps. In [0, ema]."""
+    return min(float(ema), (1.0 + it) / (10.0 + it))
+
+
+def train_steps(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = None, seed: int = 0,
+                dataset_obj=None, **overrides) -> Generator[TrainStep, None, BaseModel]:
+    """Train one toy model, one ``TrainStep`` per optimisation step; return the trained family object.
+
+    Args:
+        dataset: a name in ``DATASETS`` (or any label when ``dataset_obj`` — e.g. a user-drawn dataset — is given).
+        model: a name in ``MODELS``; steps: optimisation steps (default: the recipe's).
+        seed: seeds torch, the data pool (100,000 points) and the batches.
+        **overrides: recipe hyper-parameters (see ``RECIPES``).
+    Yields:
+        ``TrainStep`` after each step (step, steps, loss, seconds, snapshot, state_dict, metadata).
+    Returns:
+        The trained ``EnergyModel`` / ``DiffusionModel`` (EMA weights) / ``FlowModel`` / ``ToyVAEModel`` /
+        ``ToyGANModel`` with the final metadata (``path`` None).
+    Raises:
+        ValueError: at the call (not the first ``next``) for an unknown dataset/model/hyper-parameter or
+        steps < 1; from ``next`` when the loss becomes non-finite.
+    """
+    hp = _hyper(model, steps, overrides)
+    ds = dataset_obj if dataset_obj is not None else make_dataset(dataset)
+    return _steps(dataset, ds, model, hp, seed)
+
+
+def _steps(dataset, ds, model, hp, seed):
+    from ..families import DiffusionModel, EnergyModel, FlowModel, ToyGANModel, ToyVAEModel
+    from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
+    from ..samplers.langevin import ula
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     pool = ds.sample(100_000, seed=seed)
     lo, hi = ds.bounds
     B = hp["batch_size"]
     meta = lambda done, sec, loss: _metadata(dataset, ds, model, hp, done, sec, loss, seed)  # noqa: E731
+    family_cls = {"ebm": EnergyModel, "diffusion": DiffusionModel, "vae": ToyVAEModel, "gan": ToyGANModel,
+                  "flow": FlowModel}[model]
 
     # ``net``: the network being trained, as an ``nn.Module``; ``energy``/``vae``/``gan``/``flow`` name the same
     # object with its own class, for the steps below that call that class's methods
@@ -153,19 +236,19 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
     else:
         net = flow = ToySplineFlow(hp["transforms"], hp["bins"], hp["hidden"], hp["scale"])
         net.train()
+    kept = ema if model == "diffusion" else net       # the weights a checkpoint saves
     opt = torch.optim.Adam(gan.G.parameters() if model == "gan" else net.parameters(), lr=hp["lr"],
                            betas=(0.5, 0.999) if model == "gan" else (0.9, 0.999))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i / hp["steps"], 1.0))) * 0.9 + 0.1)
     t0 = time.time()
-    avg = None
+    avg = 0.0
 
-    def save(done, loss):
-        sd = (ema if model == "diffusion" else net).state_dict()
-        save_checkpoint(out, sd, meta(done, time.time() - t0, loss))
+    def snapshot_at(done, sec, loss):
+        def snapshot():
+            return family_cls(copy.deepcopy(kept), meta(done, sec, loss))
+        return snapshot
 
     for it in range(1, hp["steps"] + 1):
-        if should_stop is not None and should_stop():
-            raise Cancelled(f"training cancelled at step {it - 1}")
         x = pool[torch.randint(0, len(pool), (B,), generator=g)]
         if model == "ebm":
             x_init = torch.rand((B, 2), generator=g) * (hi - lo) + lo
@@ -201,34 +284,60 @@ def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = 
         opt.step()
         sched.step()
         if model == "diffusion":
+            d = ema_decay(hp["ema"], it)
             with torch.no_grad():
                 for pe, pn in zip(ema.parameters(), net.parameters()):
-                    pe.mul_(hp["ema"]).add_(pn.detach(), alpha=1 - hp["ema"])
+                    pe.mul_(d).add_(pn.detach(), alpha=1 - d)
         lv = float(loss.detach())
         if not math.isfinite(lv):
             raise ValueError(f"training diverged at step {it} (loss {lv})")
-        avg = lv if avg is None else 0.98 * avg + 0.02 * lv
-        if progress is not None and (it % 10 == 0 or it == hp["steps"]):
-            progress(it, hp["steps"], avg)
-        if it % 500 == 0 and log is not None:
-            el = time.time() - t0
-            log(f"step {it}/{hp['steps']} loss {avg:+.4f} {it / el:.1f} it/s {el:.0f} s")
-        if out is not None and (it % save_every == 0 or it == hp["steps"]):
-            save(it, avg)
+        avg = lv if it == 1 else 0.98 * avg + 0.02 * lv
+        sec = time.time() - t0
+        yield TrainStep(it, hp["steps"], avg, sec, snapshot_at(it, sec, avg), kept.state_dict,
+                        lambda done=it, sec=sec, loss=avg: meta(done, sec, loss))
 
     final = meta(hp["steps"], time.time() - t0, avg)
-    result: BaseModel
     if model == "ebm":
         net.eval().requires_grad_(False)
-        result = EnergyModel(net, final)
-    elif model == "diffusion":
-        result = DiffusionModel(ema, final)
-    elif model == "vae":
-        result = ToyVAEModel(net, final)
-    elif model == "gan":
-        result = ToyGANModel(net, final)
-    else:
-        result = FlowModel(net, final)
+    result = family_cls(kept, final)
+    result.path = None
+    return result
+
+
+def train(dataset: str = "25gaussians", model: str = "ebm", steps: int | None = None, out=None, seed: int = 0,
+          dataset_obj=None, log=print, progress=None, should_stop=None, save_every: int = 1000, **overrides):
+    """Train one toy model (a loop over ``train_steps``); return the family object (``EnergyModel`` /
+    ``DiffusionModel`` / ``FlowModel`` / ``ToyVAEModel`` / ``ToyGANModel``).
+
+    Args:
+        dataset: a name in ``DATASETS`` (or any label when ``dataset_obj`` — e.g. a user-drawn dataset — is given).
+        model: a name in ``MODELS``.
+        steps: optimisation steps (default: the recipe's).
+        out: save the checkpoint here (every ``save_every`` steps and at the end); None = don't save.
+        log: ``log(line)`` every 500 steps (None: silent).
+        progress: called ``progress(step, steps, loss)`` every 10 steps and at the last (for a progress bar).
+        should_stop: polled before every step; returning True raises ``Cancelled``.
+        **overrides: recipe hyper-parameters (see ``RECIPES``).
+    Raises: ValueError for an unknown dataset/model/hyper-parameter, steps < 1 or divergence; Cancelled.
+    """
+    gen = train_steps(dataset, model, steps, seed, dataset_obj, **overrides)
+    done = 0
+    while True:
+        if should_stop is not None and should_stop():
+            gen.close()
+            raise Cancelled(f"training cancelled at step {done}")
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        done = p.step
+        if progress is not None and (p.step % 10 == 0 or p.step == p.steps):
+            progress(p.step, p.steps, p.loss)
+        if p.step % 500 == 0 and log is not None:
+            log(f"step {p.step}/{p.steps} loss {p.loss:+.4f} {p.step / p.seconds:.1f} it/s {p.seconds:.0f} s")
+        if out is not None and (p.step % save_every == 0 or p.step == p.steps):
+            save_checkpoint(out, p.state_dict(), p.metadata())
     if out is not None:
         result.path = str(out)
     return result

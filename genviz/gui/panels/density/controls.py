@@ -59,8 +59,14 @@ class DataModelBox(QGroupBox):
         self.family_combo.setToolTip(FAMILY_TIPS)
         f.addRow("Train", self.family_combo)
         self.train_steps = spin("train_steps", s.train_steps,
-                                "optimisation steps (the bundled models used the recipe's defaults)")
+                                "optimisation steps: picking a family sets its live default (the bundled models "
+                                "used the recipe's longer defaults)")
         f.addRow("Steps", self.train_steps)
+        self.train_note = QLabel("")   # the family's live default and what it trades (``DensityState.train_note``)
+        self.train_note.setObjectName("train_note")
+        self.train_note.setWordWrap(True)
+        self.train_note.setStyleSheet("color:#aab0bc; font-size:8pt")
+        f.addRow(self.train_note)
         row = QHBoxLayout()
         self.train_btn = QPushButton("Train live")
         self.cancel_btn = QPushButton("Cancel")

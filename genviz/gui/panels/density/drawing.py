@@ -25,7 +25,7 @@ class DensityDrawing:
         r = self.state.shown()
         if r is None:
             return
-        self.plot.show_views(r, self.state.settings.image, self.state.settings.views)
+        self.plot.show_views(r, self.state.settings.image, self.state.settings.views, self.state.image_units())
         self._draw_particles(force=True)
         self._draw_figure()
 
@@ -62,7 +62,7 @@ class DensityDrawing:
             self._draw_particles()
 
     def _show_readouts(self) -> None:
-        self.readout.setText(self.state.readout_html())
+        self.readout.setText(self.state.readout_html(None if self.model is None else self.model.name))
 
     def update_caption(self) -> None:
         """Say in plain words what the plot shows (refresh timer)."""

@@ -50,6 +50,15 @@ class DensityFigure(pg.GraphicsLayoutWidget):
         self.fig_plots[3].setTitle(titles[1])
         self.fig_caption.setText(caption)
 
+    def clear_views(self) -> None:
+        """Empty the four plots and the caption (a new model is on its way)."""
+        for it in (self.fig_data, self.fig_samples):
+            it.clear()
+        for it in (self.fig_logp, self.fig_dens):
+            it.clear()
+            it.setVisible(False)
+        self.fig_caption.setText("")
+
     def save_png(self, path, size=(1600, 470)) -> None:
         """Render at ``size`` (pixels) and write a PNG; OSError when it cannot be written."""
         self.resize(*size)

@@ -33,9 +33,7 @@ class DensityJobs:
         st = self.state
         if st.training:
             st.training_stopped(None)
-            self._show_progress()
-            self._status()
-            self.redraw()
+            self._training_ended()
         elif st.chain_running:
             self._draw_particles()          # the last delivered frame, then the label says "cancelled"
             st.chain_done(None if st.live is None else (st.live.step, st.live.steps), cancelled=True)
@@ -52,11 +50,18 @@ class DensityJobs:
         ds, fam, steps, res, t = self.dataset, s.family, s.train_steps, s.res, s.t
         name = ds.name                      # the dataset object's own name ("user" for a painted one)
         self.state.start_training()
+        self._label_before_training = self.model_label.text()
+        self.model_label.setText(f"training <b>{fam}</b> on {name} live ({steps} steps)…")
         self._set_running(True)
         self._show_progress()
         self._status()
         self.loss_curve.clear_points()
         self.loss_curve.setVisible(True)
+        self.plot.hide_particles()        # the previous model's particles, picture and readouts go at once
+        self.plot.show_moves(None)
+        self.chain_label.setText("")
+        self.redraw()
+        self._show_readouts()
 
         def job():
             from genviz.backend.toy.live import train_live
@@ -81,17 +86,24 @@ class DensityJobs:
         self._set_running(False)
         self._show_progress()
         self.message.emit(msg, False)
-        self.set_model(model)
+        self._show_model(model, keep_preview=True)
+        self.modelTrained.emit(model)
 
     def _train_failed(self, msg: str) -> None:
         self._job = None
         self.state.training_stopped(msg)
+        self._training_ended()
+        if "cancelled" not in msg:
+            self.message.emit(msg, True)
+
+    def _training_ended(self) -> None:
+        """A training was cancelled or failed: the shown model's views, label and readouts come back."""
         self._set_running(False)
         self._show_progress()
         self._status()
+        self.model_label.setText(getattr(self, "_label_before_training", self.model_label.text()))
         self.redraw()
-        if "cancelled" not in msg:
-            self.message.emit(msg, True)
+        self._show_readouts()
 
     def run_chain(self) -> None:
         """Run the model's default sampler with ``n`` particles as an engine job; the timer draws the newest

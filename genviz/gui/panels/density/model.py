@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from .texts import DENSITY_SOURCES, image_units, moves_text, readout_html  # noqa: F401 (re-exported)
+
 REFRESH_MS = 33          # >= 30 fps while particles move
 MAX_DOTS = 5000          # above this, live particles are drawn as a density image
 ARROWS = 64              # Langevin particle chains: drift and noise arrows of the last move for this many
@@ -37,8 +39,6 @@ LOGP_LABELS = {"ebm": "−E(x) on the grid", "flow": "log p(x) (flow, exact)",
                "diffusion": "log p(x) (probability-flow ODE)", "vae": "ELBO(x) (VAE)", "gan": "D(x) logit (GAN: no density)"}
 KIND_TITLES = {"neg_energy": "−E(x) on grid", "flow": "flow log p(x) (exact)", "ode": "ODE log p(x)",
                "elbo": "ELBO(x) on grid", "discriminator": "D(x) logit (GAN has no density)"}
-DENSITY_SOURCES = {"neg_energy": "grid-normalised −E", "flow": "flow, exact", "ode": "probability-flow ODE",
-                   "elbo": "ELBO, a lower bound"}
 SESSION_KEYS = ("dataset", "layout", "image", "views", "t", "res", "n", "slow", "chain_seed")
 
 
@@ -46,6 +46,13 @@ def trainable_families() -> tuple:
     """The families the lab can train: ``genviz.backend.training.toy.MODELS`` (the recipes' own list)."""
     from genviz.backend.training.toy import MODELS
     return tuple(MODELS)
+
+
+def live_defaults() -> dict:
+    """{family: (steps, note)}: each family's default live-training steps and what they trade
+    (``genviz.backend.training.toy.LIVE``, the recipes' own declaration; imports torch)."""
+    from genviz.backend.training.toy import LIVE
+    return {f: (v.steps, v.note) for f, v in LIVE.items()}
 
 
 def __getattr__(name: str):  # ``FAMILIES`` is read from the recipes when first asked for (torch import)
@@ -72,43 +79,12 @@ def model_label(model) -> str:
     return f"<b>{model.name}</b> ({model.family})"
 
 
-def _fmt(v, fmt: str = "{:+.3f}") -> str:
-    return "—" if v is None else fmt.format(v)
-
-
-def readout_html(readouts: dict | None) -> str:
-    """The readout block (rich text) for ``genviz.backend.toy.lab.readouts`` output, or a hint for None."""
-    r = readouts
-    if r is None:
-        return "<i>data only: load or train a model for readouts</i>"
-    src = DENSITY_SOURCES.get(r.get("density_kind"), "none: a GAN has no density")
-    rows = [f"<b>test log-likelihood</b> (nats/point, {src}): {_fmt(r['log_likelihood'])}",
-            f"data's exact value on the same points: {_fmt(r['data_log_likelihood'])}"]
-    if r.get("log_z") is not None:
-        rows.append(f"log Z (grid): {r['log_z']:.3f}")
-    mc = r.get("mode_coverage")
-    if mc:
-        rows.append(f"<b>modes covered</b>: {mc['modes_covered']} / {mc['modes']} (≥ {mc['min_count']} within "
-                    f"{mc['k']:g} std)")
-        rows.append(f"<b>high-quality share</b>: {100 * mc['high_quality']:.1f} %")
-    rows.append(f"<b>MMD²</b>: {_fmt(r['mmd2'], '{:.4f}')} · energy distance: {_fmt(r['energy_distance'], '{:.4f}')}")
-    rows.append(f"<span style='color:#9aa0aa'>{r['n']} samples; grid {r['grid']}</span>")
-    return "<br>".join(rows)
-
-
 def grid_mass(result: dict) -> float:
     """Σ density · h² of a views result (1 when normalised); NaN without a density."""
     if result.get("density") is None:
         return float("nan")
     lo, hi, res = result["grid"]
     return float(np.sum(result["density"]) * ((hi - lo) / res) ** 2)
-
-
-def moves_text(moves) -> str:
-    """" · last move of k: drift … noise …" for a Langevin frame's ``moves`` (mean ‖·‖ of each term)."""
-    _, _, d, n = moves
-    return (f" · last move of {len(d)}: drift (orange) ‖·‖ {np.linalg.norm(d, axis=1).mean():.3g}, "
-            f"noise (blue) {np.linalg.norm(n, axis=1).mean():.3g}")
 
 
 @dataclass
@@ -140,12 +116,14 @@ class DensityState:
     preview (a view of the model being trained); busy / training / chain_running; train_progress
     ((step, steps, loss) or None); loss_history ((K, 2) [step, loss]); live (the latest ``ParticleFrame``);
     trail (recent particle positions); frames_drawn; latent_path ({"z": (F, D), "x": (F, D)} or None);
-    user_points (list of [x, y]); status (the status line, rich text).
+    user_points (list of [x, y]); status (the status line, rich text); live_steps ({family: (steps, note)}, the
+    recipes' live defaults, ``live_defaults()``; empty until known).
     """
 
     def __init__(self, families: tuple = ()):
         self.settings = Settings()
         self.families: tuple = tuple(families)
+        self.live_steps: dict = {}
         self.t_max = RANGES["t"][1]
         self.result: dict | None = None
         self.preview: dict | None = None
@@ -193,6 +171,19 @@ class DensityState:
             value = bool(value)
         setattr(s, key, value)
         return value
+
+    def choose_family(self, family: str) -> int:
+        """Pick the family to train (ValueError for an unknown one); the steps become its live default (when
+        known). Returns the steps."""
+        self.set("family", family)
+        if family in self.live_steps:
+            self.set("train_steps", self.live_steps[family][0])
+        return self.settings.train_steps
+
+    def train_note(self) -> str:
+        """What the chosen family's live default trades (empty when unknown)."""
+        steps, note = self.live_steps.get(self.settings.family, (None, ""))
+        return f"{self.settings.family}: default {steps} steps. {note}".strip() if steps else ""
 
     def set_layer(self, key: str, on: bool) -> None:
         """Show or hide one layer (``LAYERS``); ValueError for an unknown one."""
@@ -286,12 +277,37 @@ class DensityState:
 
     def shown(self) -> dict | None:
         """The views to draw: the preview of the model being trained while there is one (it stays until the
-        trained model's views come in), else the latest result."""
-        return self.preview if self.preview is not None else self.result
+        trained model's views come in); while training without one yet, the latest result's data only (not the
+        previous model's picture); else the latest result."""
+        if self.preview is not None:
+            return self.preview
+        if self.training and self.result is not None:
+            return {**self.result, "samples": None, "logp": None, "density": None, "score": None, "kind": None,
+                    "readouts": None}
+        return self.result
 
-    def readout_html(self) -> str:
-        """The readout block for the shown model (see ``readout_html``)."""
+    def model_changed(self, keep_preview: bool = False) -> None:
+        """Another model is shown (loaded, or just trained: ``keep_preview`` keeps its training preview on screen
+        until its views come in): the previous model's result, particles and chain text are dropped at once."""
+        self.result = None
+        if not keep_preview:
+            self.preview = None
+        self.live, self.trail, self._drawn, self.chain_text = None, [], None, ""
+
+    def readout_html(self, model_name: str | None = None) -> str:
+        """The readout strip for the shown model (see ``readout_html``); while training or before the first
+        views of ``model_name`` come in, a line saying so."""
+        if self.training:
+            return (f"<i>training {self.settings.family} live: its readouts come when training finishes "
+                    "(the plot shows the model as it learns)</i>")
+        if self.result is None and self.busy and model_name:
+            return f"<i>computing the views and readouts of {model_name}…</i>"
         return readout_html((self.result or {}).get("readouts"))
+
+    def image_units(self) -> str:
+        """The colour bar's label for the shown image (``texts.image_units``)."""
+        r = self.shown()
+        return image_units(self.settings.image, None if r is None else r.get("kind"))
 
     def figure_titles(self, r: dict) -> tuple[str, str]:
         """(title of the third column, title of the fourth) of the figure layout for views ``r``."""
@@ -301,8 +317,9 @@ class DensityState:
     def figure_caption(self, r: dict, model_name: str | None, dataset_name: str) -> str:
         """The figure's caption line: model, dataset, grid and the density's total mass."""
         lo, hi, res = r["grid"]
-        if r is self.preview:
-            name = f"{'training' if self.training else 'trained'} {self.settings.family} (step {self._preview_step})"
+        if self.training or (r is self.preview and r is not None):
+            step = self._preview_step if self._preview_step is not None else 0
+            name = f"{'training' if self.training else 'trained'} {self.settings.family} (step {step})"
         else:
             name = model_name or "(no model)"
         mass = (f"normalised density sums to {grid_mass(r):.4f}" if r.get("density") is not None
@@ -314,9 +331,10 @@ class DensityState:
         """Live training starts (``settings.family``, ``settings.train_steps``)."""
         self.training = True
         self.preview, self._preview_step = None, None
-        self.train_progress = (0, self.settings.train_steps, float("nan"))
+        self.train_progress = (0, self.settings.train_steps, None)
         self.loss_history = np.empty((0, 2))
-        self.progress_value, self.progress_text = 0, f"training {self.settings.family}…"
+        self.live, self.trail, self._drawn, self.chain_text = None, [], None, ""   # the previous model's particles
+        self.progress_value, self.progress_text = 0, f"training {self.settings.family}: starting…"
         self.status = ""
 
     def on_training(self, p: dict) -> bool:
@@ -327,7 +345,9 @@ class DensityState:
         self.train_progress = (i, n, loss)
         self.loss_history = p["history"]
         self.progress_value = int(100 * i / max(n, 1))
-        self.progress_text = f"training: step {i}/{n} · loss {loss:+.3f}"
+        real = loss is not None and i > 0 and np.isfinite(loss)
+        self.progress_text = (f"training: step {i}/{n} · loss {loss:+.3f}" if real
+                              else f"training {self.settings.family}: starting…")
         if p.get("preview") is not None and p["preview"] is not self.preview:
             self.preview, self._preview_step = p["preview"], p.get("preview_step")
             return True

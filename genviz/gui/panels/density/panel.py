@@ -27,6 +27,7 @@ from .model import (
     USER_BOUNDS,
     USER_STD,
     DensityState,
+    live_defaults,
     model_label,
     supports,
     trainable_families,
@@ -41,10 +42,14 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
     Signals:
         message(text, is_error): for the window's status bar.
         computed(): a view computation finished (the readouts are up to date).
+        modelTrained(model): a live training finished; ``model`` is the trained backend family object (named
+            ``live-<dataset>-<family>``, ``path`` None), already shown here; the window may show it in its status
+            bar and checkpoint dock. Not emitted for a cancelled or failed training.
     """
 
     message = Signal(str, bool)
     computed = Signal()
+    modelTrained = Signal(object)
     title = "Density"
 
     def __init__(self, engine, parent=None):
@@ -59,7 +64,8 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
         self._build()
         self._connect()
         self.path_box.setEnabled(False)
-        self.engine.submit(trainable_families, self._families_known, self._failed)  # (torch: on the engine)
+        self.engine.submit(lambda: (trainable_families(), live_defaults()), self._families_known,
+                           self._failed)  # (torch: on the engine)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -93,21 +99,21 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
             cl.addWidget(box)
         # the controls as attributes of the panel (the window, presets and tests use these names)
         for box, names in ((self.data_box, "dataset_combo paint_check clear_btn model_label family_combo train_steps "
-                                           "train_btn cancel_btn progress loss_curve"),
+                                           "train_note train_btn cancel_btn progress loss_curve"),
                            (self.views_box, "layout_combo image_combo checks t_spin res_spin recompute_btn export_btn"),
                            (self.particles_box, "n_spin slow_check run_btn chain_label"),
                            (self.path_box, "path_method path_seed_a path_seed_b path_frames path_btn latent_plot")):
             for name in names.split():
                 setattr(self, name, getattr(box, name))
+        cl.addStretch(1)
+        # readouts and status: a compact strip under the plot, always in view (not below the controls' fold)
         self.readout = QLabel("")
         self.readout.setObjectName("readout")
         self.readout.setWordWrap(True)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignTop)
-        cl.addWidget(self.readout, 1)
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        cl.addWidget(self.status)
         scroll = QScrollArea()  # the controls scroll on small screens instead of growing the window
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
@@ -118,6 +124,8 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
         self.stack = QStackedWidget()
         right = QVBoxLayout()
         right.addWidget(self.stack, 1)
+        right.addWidget(self.readout)
+        right.addWidget(self.status)
         self.caption = make_caption()
         right.addWidget(self.caption)
         lay.addLayout(right, 1)
@@ -137,7 +145,7 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
         self.dataset_combo.currentTextChanged.connect(self._dataset_changed)
         self.paint_check.toggled.connect(self._paint_toggled)
         self.clear_btn.clicked.connect(self.clear_user_points)
-        self.family_combo.currentTextChanged.connect(lambda f: st.set("family", f) if f else None)
+        self.family_combo.currentTextChanged.connect(self._family_changed)
         self.train_btn.clicked.connect(self.train_live)
         self.cancel_btn.clicked.connect(self.cancel)
         self.layout_combo.currentIndexChanged.connect(self._layout_changed)
@@ -172,11 +180,20 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
             put(w)
             w.blockSignals(False)
 
-    def _families_known(self, families: tuple) -> None:
+    def _families_known(self, answer) -> None:
+        families, self.state.live_steps = answer
         self.state.families = tuple(families)
         if self.state.settings.family not in self.state.families:
             self.state.settings.family = self.state.families[0]
         self.data_box.set_families(self.state.families, self.state.settings.family)
+        self._family_changed(self.state.settings.family)
+
+    def _family_changed(self, family: str) -> None:
+        """A family was picked: its live default steps go into the spin box, its trade-off under it."""
+        if not family:
+            return
+        self.train_steps.setValue(self.state.choose_family(family))
+        self.train_note.setText(self.state.train_note())
 
     def _status(self, text: str | None = None) -> None:
         if text is not None:
@@ -193,7 +210,16 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
         toy EBM / diffusion / flow / VAE / GAN model; others are refused with a notice (data only). Picks the
         model's dataset and computes the views."""
         model = loaded.model if hasattr(loaded, "model") and hasattr(loaded, "samplers") else loaded
+        self._show_model(model)
+
+    def _show_model(self, model, keep_preview: bool = False) -> None:
+        """``set_model``'s work; ``keep_preview``: a model just trained here (its training preview stays on screen
+        until its views come in). The previous model's views, particles and texts go at once."""
         self.clear_latent_path()
+        self.state.model_changed(keep_preview)
+        self.plot.clear_views()
+        self.figure.clear_views()
+        self.chain_label.setText("")
         self.model_label.setText(model_label(model))
         if not supports(model):
             self.model = None
@@ -217,6 +243,9 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
             self.state.dataset_params = dict(model.metadata.get("data", {}).get("params") or {})
         self.image_combo.setItemText(list(IMAGE_VIEWS).index("logp"), LOGP_LABELS[model.family])
         self.compute()
+        self.readout.setText(self.state.readout_html(model.name))
+        self.redraw()                 # (the kept training preview, if any)
+        self.update_caption()
 
     def set_dataset(self, name: str) -> None:
         """Pick the dataset ``name`` (ValueError for an unknown one); recompute the views."""

@@ -10,6 +10,8 @@ from PySide6.QtCore import QEvent, QRectF, Qt, Signal
 from .model import MAX_DOTS, TRAIL_MAX
 
 COLORS = {"data": (120, 180, 255, 150), "samples": (255, 150, 60, 170), "particles": (255, 255, 255, 220)}
+LEGEND_TEXT = (235, 238, 245)        # light text on a dark translucent box: legible over any image colour
+LEGEND_BOX = (18, 20, 26, 200)
 
 
 def cmap_lut(name: str = "viridis"):
@@ -17,23 +19,62 @@ def cmap_lut(name: str = "viridis"):
     return pg.colormap.get(name).getLookupTable(nPts=256)
 
 
-def set_image(item: pg.ImageItem, arr, grid, log: bool = False) -> None:
+def set_image(item: pg.ImageItem, arr, grid, log: bool = False) -> tuple[float, float] | None:
     """Show (res, res) values ``arr`` (row i = y_i) on ``grid`` = (lo, hi, res) in ``item``; hide it for None.
-    Log images span at most ``views.LOG_SPAN`` nats (see ``views.image_levels``)."""
+    Log images span at most ``views.LOG_SPAN`` nats (see ``views.image_levels``). Returns the colour levels
+    (lo, hi) in the image's units, or None when nothing is shown."""
     if arr is None:
         item.clear()
         item.setVisible(False)
-        return
+        return None
     from genviz.backend.toy.views import image_levels
     lv = image_levels(arr, log=log)
     if lv is None:
         item.clear()
-        return
+        item.setVisible(False)
+        return None
     a, lo_v, hi_v = lv
     item.setImage(np.ascontiguousarray(a.T), levels=(lo_v, hi_v))
     lo, hi, _ = grid
     item.setRect(QRectF(lo, lo, hi - lo, hi - lo))
     item.setVisible(True)
+    return lo_v, hi_v
+
+
+class ColorBar(pg.ColorBarItem):
+    """A read-only colour bar (viridis, as the images) with its units as the axis label, placed right of a plot;
+    ``show_levels`` sets its range and label, or hides it for None."""
+
+    WIDTH = 14 + 70 + 6       # bar, tick values and units label
+
+    def __init__(self, plot_item: pg.PlotItem, cmap: str = "viridis"):
+        super().__init__(values=(0.0, 1.0), width=14, colorMap=cmap, interactive=False, colorMapMenu=False)
+        self.axis.setTextPen(pg.mkPen(LEGEND_TEXT))    # the right axis: tick values, then the units label
+        self.axis.setPen(pg.mkPen(LEGEND_TEXT))
+        self.axis.setWidth(70)
+        plot_item.layout.addItem(self, 2, 5)        # (where ``setImageItem(insert_in=...)`` puts it)
+        plot_item.layout.setColumnFixedWidth(4, 5)
+        plot_item.layout.setColumnFixedWidth(5, self.WIDTH)   # never squeezed
+        self.setMinimumWidth(self.WIDTH)
+        self.label = ""
+
+    @property
+    def shown(self) -> bool:
+        """Whether the bar is drawn (it always keeps its place, so the plot does not jump when it comes and goes:
+        hidden is transparent)."""
+        return self.opacity() > 0
+
+    def show_levels(self, levels: tuple[float, float] | None, label: str = "") -> None:
+        """Show the range ``levels`` = (lo, hi) of the image under the dots, labelled ``label`` (units); None
+        hides the bar (transparent, keeping its place)."""
+        if levels is None:
+            self.setOpacity(0.0)
+            return
+        self.setLevels(levels)
+        if label != self.label:
+            self.label = label
+            self.axis.setLabel(label, color="#ebeef5")
+        self.setOpacity(1.0)
 
 
 def _set_segments(curve: pg.PlotCurveItem, seg) -> None:
@@ -74,10 +115,13 @@ class DensityPlot(pg.PlotWidget):
                    self.score_curve, self.score_heads, self.path_curve, self.path_dots, self.drift_curve,
                    self.noise_curve):
             self.addItem(it)
-        self.legend = self.addLegend(offset=(10, 10))
+        self.legend = self.addLegend(offset=(10, 10), labelTextColor=LEGEND_TEXT, brush=pg.mkBrush(*LEGEND_BOX),
+                                     pen=pg.mkPen(90, 95, 110))
         self.legend.addItem(self.data_dots, "data")
         self.legend.addItem(self.sample_dots, "model samples")
         self.legend.addItem(self.particle_dots, "particles")
+        self.colorbar = ColorBar(self.getPlotItem())
+        self.colorbar.show_levels(None)
         self.viewport().installEventFilter(self)
 
     def set_square(self, lo: float, hi: float) -> None:
@@ -90,17 +134,18 @@ class DensityPlot(pg.PlotWidget):
         self.setMouseEnabled(x=not on, y=not on)
 
     # ---- static views ----------------------------------------------------------------------------------
-    def show_views(self, r: dict, image: str, shown: dict) -> None:
-        """Draw a ``compute_views`` result: the ``image`` view (``model.IMAGE_VIEWS``) and the layers on in
-        ``shown`` (data, samples, score)."""
+    def show_views(self, r: dict, image: str, shown: dict, units: str = "") -> None:
+        """Draw a ``compute_views`` result: the ``image`` view (``model.IMAGE_VIEWS``, its colour bar labelled
+        ``units``) and the layers on in ``shown`` (data, samples, score)."""
         if image == "logp":
-            set_image(self.image, r["logp"], r["grid"], log=True)
+            levels = set_image(self.image, r["logp"], r["grid"], log=True)
         elif image == "density":
-            set_image(self.image, r["density"], r["grid"])
+            levels = set_image(self.image, r["density"], r["grid"])
         elif image == "data" and r["data_density"] is not None:
-            set_image(self.image, r["data_density"][0], r["data_density"][1])
+            levels = set_image(self.image, r["data_density"][0], r["data_density"][1])
         else:
-            set_image(self.image, None, None)
+            levels = set_image(self.image, None, None)
+        self.colorbar.show_levels(levels, units)
         self.data_dots.setData(pos=r["data"]) if shown["data"] else self.data_dots.clear()
         if shown["samples"] and r["samples"] is not None:
             self.sample_dots.setData(pos=np.nan_to_num(r["samples"]))
@@ -124,9 +169,12 @@ class DensityPlot(pg.PlotWidget):
         """Empty the dots, arrows, trails and image."""
         for it in (self.data_dots, self.sample_dots, self.particle_dots, self.score_heads):
             it.clear()
-        for it in (self.score_curve, self.trail_curve):
+        for it in (self.score_curve, self.trail_curve, self.drift_curve, self.noise_curve, self.path_curve):
             it.setData([], [])
+        self.path_dots.clear()
         self.image.setVisible(False)
+        self.particle_image.setVisible(False)
+        self.colorbar.show_levels(None)
 
     # ---- live particles --------------------------------------------------------------------------------
     def show_moves(self, moves) -> None:
