@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
             self._pages[spec.key] = page
             self.tabs.addTab(page, spec.title)
         self.engine.stepper = self.chain_panel.runner
+        self.density_panel.modelTrained.connect(self._trained_live)
         self.setCentralWidget(self.tabs)
 
         self.browser = CheckpointBrowser()
@@ -229,6 +230,15 @@ class MainWindow(QMainWindow):
         self.show_message(f"loaded {m.name} ({m.family}, {m.dataset}) on {m.device}"
                           + (f" — {ld.note}" if ld.note else ""))
         self.modelLoaded.emit(ld)
+
+    def _trained_live(self, model) -> None:
+        """A model trained live in the density lab: the dock and the status bar say it is the one shown there."""
+        from ..backend.samplers import samplers_for
+        ld = LoadedModel(model, None, samplers_for(model), self.loaded.devices if self.loaded else ["auto", "cpu"],
+                         "trained live in the density lab (not saved)")
+        self.browser.set_model(ld)
+        self.ckpt_label.setText(f"checkpoint: <b>{model.name}</b> (trained live)")
+        self.show_message(f"trained {model.name} live: shown in the Density panel (not saved to disk)")
 
     def _load_failed(self, msg: str) -> None:
         self.loading = False

@@ -419,3 +419,15 @@ def test_annealed_langevin_runs_from_the_panel(window, qtbot):
     qtbot.mouseClick(p.step_btn, qtbot_button())
     qtbot.waitUntil(lambda: len(st.history()) == 2, timeout=10000)
     assert st.error is None and st.branch.params["epsilon"] == 2e-5
+
+
+def test_a_live_trained_model_reaches_the_dock_and_status_bar(window):
+    """Issue 13: the dock and the status bar never showed a model trained live in the density lab."""
+    from pathlib import Path
+
+    from genviz.backend import load_checkpoint
+    m = load_checkpoint(Path(__file__).parents[2] / "checkpoints" / "toy-8gaussians-ebm.safetensors", device="cpu")
+    m.name = "live-8gaussians-ebm"
+    window.density_panel.modelTrained.emit(m)
+    assert "live-8gaussians-ebm" in window.browser.model_label.text()
+    assert "trained live" in window.ckpt_label.text() and "Density" in window.browser.caps_label.text()
