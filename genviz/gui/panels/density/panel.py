@@ -120,6 +120,7 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(318)
+        self._controls, self._scroll = controls, scroll
         lay.addWidget(scroll)
         self.stack = QStackedWidget()
         right = QVBoxLayout()
@@ -407,6 +408,18 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
     def default_done(self) -> bool:
         """The default action finished: views computed, nothing running."""
         return self.state.idle and self.state.result is not None
+
+    def set_presenting(self, on: bool, scale: float = 1.0) -> None:
+        """Presentation mode (the panel protocol): plot text, legend and captions ``scale`` times larger
+        (``widgets.scaling``), the control column as wide as its texts need in the window's larger font, the colour
+        bar's axis widened to its larger labels. ``on=False`` restores every size."""
+        from ...widgets.scaling import scale_widgets
+        s = float(scale) if on else 1.0
+        scale_widgets(self, s)
+        width = 300 if not on else max(300, self._controls.minimumSizeHint().width() + 8)
+        self._controls.setFixedWidth(width)
+        self._scroll.setFixedWidth(width + 18)
+        self.plot.colorbar.set_scale(s)
 
     def shutdown(self) -> None:
         """Stop the timer and any running training or chain (the engine drops them at its next step)."""

@@ -57,6 +57,15 @@ class ColorBar(pg.ColorBarItem):
         plot_item.layout.setColumnFixedWidth(5, self.WIDTH)   # never squeezed
         self.setMinimumWidth(self.WIDTH)
         self.label = ""
+        self._plot_item = plot_item
+
+    def set_scale(self, scale: float) -> None:
+        """Room for tick values and units at ``scale`` times their size (presentation mode; 1 restores)."""
+        axis = round(70 * scale)
+        width = 14 + axis + 6
+        self.axis.setWidth(axis)
+        self._plot_item.layout.setColumnFixedWidth(5, width)
+        self.setMinimumWidth(width)
 
     @property
     def shown(self) -> bool:
