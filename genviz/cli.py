@@ -24,6 +24,7 @@ RECIPES = {
     "mnist-realism": "genviz.backend.training.realism_classifier",
     "mnist-guide": "genviz.backend.training.guide_classifier",
     "toy": "genviz.backend.training.toy",
+    "toy-ddgan": "genviz.backend.training.toy_ddgan",
 }
 
 

@@ -35,6 +35,7 @@ class Panel(Protocol):
     def restore_session(self, data: dict, on_done=None) -> None: ...
     def advanced_controls(self) -> dict: ...
     def refresh(self) -> None: ...
+    def set_presenting(self, on: bool, scale: float = 1.0) -> None: ...
     def shutdown(self) -> None: ...
 
 
@@ -105,9 +106,14 @@ def _density(model) -> str | None:
 def _canvas(model) -> str | None:
     if not model.is_image:
         return f"{model.name} has {_shape(model)} vector data: the canvas draws images."
-    if not model.traits.sdedit:
+    if not (model.traits.sdedit or "ddgan" in model.traits.sampler_kinds):  # a DDGAN edits in its T steps
         return (f"{model.name} is a {model.family} model: turning a drawing into images needs a diffusion model "
-                "(SDEdit).")
+                "(SDEdit) or a denoising diffusion GAN.")
+    return None
+
+
+def _fewsteps(model) -> str | None:
+    """A teaching view (1-D toy data, no network): it fits every model."""
     return None
 
 
@@ -120,6 +126,8 @@ PANELS: tuple[PanelSpec, ...] = (
               "density, score field and moving particles of a 2-D model; train one live"),
     PanelSpec("canvas", "Canvas", "genviz.gui.panels.canvas:CanvasPanel", _canvas,
               "draw strokes and let a diffusion model turn them into images"),
+    PanelSpec("fewsteps", "Few steps", "genviz.gui.panels.fewsteps:FewStepsPanel", _fewsteps,
+              "why a few big denoising steps need a GAN: the true step vs a Gaussian for 1000, 100, 8, 4 steps"),
 )
 
 

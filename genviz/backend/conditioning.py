@@ -244,6 +244,13 @@ class SDEditResult:
     guide_class: int | None = None
 
 
+def edit_samplers(model) -> tuple:
+    """The samplers ``sdedit`` runs on ``model``: ``SDEDIT_SAMPLERS`` for a diffusion model, ("ddgan",) for a
+    denoising diffusion GAN (its traits' sampler kind; ``ddgan_edit``)."""
+    from .ddgan_edit import EDIT_SAMPLERS, supports
+    return EDIT_SAMPLERS if supports(model) else SDEDIT_SAMPLERS
+
+
 def t0_to_timestep(t0: float, T: int) -> int:
     """Fraction t0 in [0, 1] -> training timestep round(t0·T) − 1 clipped to −1..T−1 (−1: no noise).
 
@@ -268,7 +275,8 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
     """SDEdit from a drawing, optionally masked and ILVR-guided; K = ``n`` candidates.
 
     Args:
-        model: a ``DiffusionModel`` on images (genviz or diffusers checkpoint; any prediction type).
+        model: a ``DiffusionModel`` on images (genviz or diffusers checkpoint; any prediction type), or a
+            denoising diffusion GAN (``sampler="ddgan"``: ``ddgan_edit.ddgan_sdedit``, k = round(t0·T) steps).
         strokes: the drawing y: a (C, H, W) tensor already in model space, or any image accepted by
             ``image_to_model`` (path, PIL image, uint8/float array of any size).
         t0: start level as a fraction of T in [0, 1]; x_{t0} uses training timestep round(t0·T) − 1.
@@ -304,10 +312,12 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
     """
     import time
     start = time.perf_counter()
-    if getattr(model, "family", None) != "diffusion" or len(getattr(model, "data_shape", ())) != 3:
+    from . import ddgan_edit  # a denoising diffusion GAN: its own T-step chain (ddgan_edit.ddgan_sdedit)
+    gan = ddgan_edit.supports(model)
+    if not gan and (getattr(model, "family", None) != "diffusion" or len(getattr(model, "data_shape", ())) != 3):
         raise ValueError(f"SDEdit needs a diffusion model on images, got {getattr(model, 'name', model)!r}")
-    if sampler not in SDEDIT_SAMPLERS:
-        raise ValueError(f"sampler must be one of {', '.join(SDEDIT_SAMPLERS)}, got {sampler!r}")
+    if sampler not in edit_samplers(model):
+        raise ValueError(f"sampler must be one of {', '.join(edit_samplers(model))}, got {sampler!r}")
     n, steps, repeats, ilvr = int(n), int(steps), int(repeats), int(ilvr)
     if n < 1:
         raise ValueError(f"n (candidates) must be >= 1, got {n}")
@@ -321,8 +331,8 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         raise ValueError(f"ilvr_mode must be 'xt' or 'x0', got {ilvr_mode!r}")
     if eta < 0:
         raise ValueError(f"eta must be >= 0, got {eta}")
-    if guidance < 0 or (guidance > 0 and guide_classifier is None):
-        raise ValueError("guidance must be >= 0 and needs a guide_classifier")
+    if guidance < 0 or (guidance > 0 and (guide_classifier is None or gan)):
+        raise ValueError("guidance must be >= 0 and needs a guide_classifier (and a diffusion model)")
     T = model.num_train_timesteps
     t_start = t0_to_timestep(t0, T)
     shape = tuple(model.data_shape)
@@ -338,6 +348,9 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
             m = mask.detach().float().cpu().clamp(0, 1)
         else:
             m = mask_to_model(mask, model)
+    if gan:
+        return ddgan_edit.ddgan_sdedit(model, y, t0=t0, n=n, seed=seed, mask=m, ilvr=ilvr, ilvr_stop=ilvr_stop,
+                                       callback=callback)
     dev = model.device
     g = torch.Generator().manual_seed(int(seed))
     yb = y.unsqueeze(0).expand(n, *shape).contiguous()

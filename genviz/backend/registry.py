@@ -129,7 +129,7 @@ def family_names() -> tuple:
 
 
 # Modules whose import registers families (each calls ``register_family``). A new family adds its module here.
-FAMILY_MODULES = ("genviz.backend.families", "genviz.backend.ddgan")
+FAMILY_MODULES = ("genviz.backend.families", "genviz.backend.ddgan", "genviz.backend.toy_ddgan")
 
 
 def _load_builtin() -> None:

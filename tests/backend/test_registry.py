@@ -42,13 +42,13 @@ def test_unknown_sampler_kind_and_duplicate_names_are_refused():
 
 
 def test_panels_are_decided_by_traits(tmp_path):
-    assert panel_keys() == ("chain", "interpolation", "density", "canvas")
+    assert panel_keys() == ("chain", "interpolation", "density", "canvas", "fewsteps")
     m = load_checkpoint(save_tiny(tmp_path / "tiny.safetensors")[0], device="cpu")
-    assert [p.key for p in panels_for(m)] == ["chain", "interpolation", "canvas"]
+    assert [p.key for p in panels_for(m)] == ["chain", "interpolation", "canvas", "fewsteps"]
     why = get_panel("density").why_not(m)
     assert "2-D" in why and m.name in why
     toy = load_checkpoint("toy-8gaussians-ebm", device="cpu")
-    assert [p.key for p in panels_for(toy)] == ["density"]  # its chains are particles there, not a Chain tab
+    assert [p.key for p in panels_for(toy)] == ["density", "fewsteps"]  # its chains are particles there, not a Chain tab
     assert "Density panel" in get_panel("chain").why_not(toy)
     assert get_panel("chain").why_not(None) == "No model is loaded."
     with pytest.raises(ValueError, match="unknown panel"):

@@ -64,10 +64,12 @@ def guide_available(model) -> bool:
     return tuple(meta.get("data", {}).get("shape", ())) == tuple(model.data_shape)
 
 
-def sdedit_samplers() -> tuple[str, ...]:
-    """The samplers SDEdit runs (``conditioning.SDEDIT_SAMPLERS``)."""
-    from ....backend.conditioning import SDEDIT_SAMPLERS
-    return tuple(SDEDIT_SAMPLERS)
+def sdedit_samplers(model=None) -> tuple[str, ...]:
+    """The samplers editing runs on ``model`` (``conditioning.edit_samplers``: DDIM/DDPM for a diffusion model,
+    ``ddgan`` for a denoising diffusion GAN); every one of them when ``model`` is None."""
+    from ....backend.conditioning import SDEDIT_SAMPLERS, edit_samplers
+    from ....backend.ddgan_edit import EDIT_SAMPLERS
+    return tuple(edit_samplers(model)) if model is not None else tuple(SDEDIT_SAMPLERS) + tuple(EDIT_SAMPLERS)
 
 
 def recommended(guided: bool) -> dict:
@@ -175,6 +177,8 @@ class CanvasState:
         self.progress: Progress | None = None
         self.last_latency: float | None = None
         self.last_seconds: float | None = None
+        self.last_rate: float | None = None  # candidates per second of the last generation
+        self.steps_fixed = False
         self.last_x_t0: np.ndarray | None = None
         self._latency_start: float | None = None
         self._stroke_time: float | None = None
@@ -186,8 +190,12 @@ class CanvasState:
         self.shape = tuple(model.data_shape)
         self.num_train_timesteps = int(getattr(model, "num_train_timesteps", 1000))
         acp = getattr(model, "_acp_cpu", None)
+        if acp is None and getattr(model, "schedule", None) is not None:  # a DDGAN's T-step schedule
+            acp = getattr(model.schedule, "alphas_cumprod", None)
         self.alphas_cumprod = [float(v) for v in acp] if acp is not None else None
-        self.guided = guide_available(model)
+        from ....backend.ddgan_edit import supports
+        self.steps_fixed = supports(model)  # a DDGAN runs the k = round(t0·T) steps left: no step count to pick
+        self.guided = guide_available(model) and not self.steps_fixed
 
     def t0_text(self, t0: float) -> str:
         """The t0 readout: the fraction and the training timestep it starts from (``conditioning.t0_to_timestep``)."""
@@ -237,6 +245,7 @@ class CanvasState:
         num = self.staging.add_batch(list(out["samples"]), out["params"], out.get("model", self.model_name))
         self.last_x_t0 = out["x_t0"]
         self.last_seconds = float(out["seconds"])
+        self.last_rate = len(out["samples"]) / max(self.last_seconds, 1e-9)
         self.last_latency = self.clock() - (self._latency_start if self._latency_start is not None else self.clock())
         p = out["params"]
         note = f", guided to {p['guided_to']}" if "guided_to" in p else ""
@@ -264,6 +273,8 @@ class CanvasState:
         if self.last_latency is None:
             return "latency: —"
         gen = f"; generation {self.last_seconds:.2f} s" if self.last_seconds is not None else ""
+        if self.last_seconds is not None and self.last_rate is not None:
+            gen += f", {self.last_rate:.1f} images/s"
         return f"latency: {self.last_latency:.2f} s (stroke/click → shown){gen}"
 
     # ---- staging ---------------------------------------------------------------------------------------

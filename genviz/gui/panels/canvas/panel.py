@@ -110,6 +110,7 @@ class CanvasPanel(CanvasActions, QWidget):
         mid.addWidget(self.progress)
         self.latency_label = QLabel(self.state.latency_text())
         self.latency_label.setToolTip("stroke released (or Generate pressed) → candidates shown")
+        self.latency_label.setWordWrap(True)
         mid.addWidget(self.latency_label)
         self.support_label = QLabel("")
         self.support_label.setWordWrap(True)
@@ -204,7 +205,10 @@ class CanvasPanel(CanvasActions, QWidget):
         if not ok:
             return
         self.state.set_model(m)
-        self.controls.set_samplers(sdedit_samplers())
+        self.controls.set_samplers(sdedit_samplers(m))
+        self.controls.steps_spin.setEnabled(not self.state.steps_fixed)
+        self.controls.steps_spin.setToolTip("a denoising diffusion GAN runs the round(t0·T) steps left of its T"
+                                            if self.state.steps_fixed else "")
         self.colour_btn.setEnabled(self.model_shape[0] == 3)
         conv = str(m.metadata.get("data", {}).get("convention", "")).lower()
         black_on_white = conv.startswith("black ink")

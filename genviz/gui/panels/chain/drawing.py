@@ -91,6 +91,7 @@ class ChainDrawing:
                     self._p_final_title = title
                     self.plots.set_title("p_final", title[1])
             self.right_stack.setCurrentWidget(self.drift_view if get_sampler(b.sampler).moves_by_drift else self.x0_grid)
+        self.update_ddgan_tools(rec, b)
         now = time.perf_counter()
         if status == "running" and now - self._plot_time < PLOT_INTERVAL_S:
             self.plots.set_position(pos)

@@ -176,6 +176,8 @@ class ChainLayout:
         rl.addLayout(srow2)
         cl.addWidget(rbox)
         # the parameters come below the run buttons, so rebuilding the form (another sampler) moves no button
+        self._gan_slot = QVBoxLayout()
+        cl.addLayout(self._gan_slot)
         pbox = QGroupBox("Parameters")
         pl = QVBoxLayout(pbox)
         self.param_form = ParamForm()
@@ -205,6 +207,7 @@ class ChainLayout:
         self.right_stack = QStackedWidget()
         self.right_stack.addWidget(self.x0_grid)
         self.right_stack.addWidget(self.drift_view)
+        self._build_ddgan_tools(self._gan_slot)
         grids.addWidget(self.x_grid, 1)
         grids.addWidget(self.right_stack, 1)
         ml.addLayout(grids, 1)

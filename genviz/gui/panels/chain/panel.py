@@ -16,6 +16,7 @@ from ...chain_runner import ChainRunner, LoadedModel
 from ...chain_state import ChainState
 from ...engine import Engine
 from ...export import save_chain_gif, save_grid_png
+from .ddgan_tools import ChainDDGANTools
 from .drawing import ChainDrawing
 from .layout import ChainLayout
 
@@ -32,7 +33,7 @@ def _effective(sampler: str, params: dict) -> dict:
         return {}
 
 
-class ChainPanel(ChainLayout, ChainDrawing, QWidget):
+class ChainPanel(ChainLayout, ChainDrawing, ChainDDGANTools, QWidget):
     """Controls, x_t / x̂₀ grids, scrub bar, per-step plots and digit probabilities of a chain.
 
     Signals:
