@@ -197,7 +197,9 @@ class FewStepsPanel(QWidget):
         ``on=False`` restores every size."""
         self.scale = float(scale) if on else 1.0
         self.caption.set_scale(self.scale)
-        self.controls.setFixedWidth(max(CONTROLS_WIDTH, self.controls.minimumSizeHint().width()) if on
+        self.data_plot.setMaximumHeight(round(180 * self.scale))  # larger tick labels need the height
+        self.data_plot.setMinimumHeight(round(120 * self.scale) if on else 0)
+        self.controls.setFixedWidth(max(CONTROLS_WIDTH, round(CONTROLS_WIDTH * min(self.scale, 1.6))) if on
                                     else CONTROLS_WIDTH)
         self.refresh()
 
