@@ -35,6 +35,7 @@ import copy
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,9 +47,10 @@ from ..ddgan import DDGANSchedule
 from ..nets.ddgan import DDGANDiscriminator, DDGANGenerator
 
 T = 4
-NET_CONFIG = dict(in_channels=1, latent_dim=64, num_timesteps=T, channels=[32, 64, 96], cond_dim=128, map_layers=3)
-DEFAULTS = dict(iters=5000, batch_size=32, lr_g=1.2e-4, lr_d=4e-4, d_width=48, r1_gamma=0.05, r1_every=4, ema=0.999,
-                seed=0)
+NET_CONFIG: dict[str, Any] = dict(in_channels=1, latent_dim=64, num_timesteps=T, channels=[32, 64, 96], cond_dim=128,
+                                  map_layers=3)
+DEFAULTS: dict[str, Any] = dict(iters=5000, batch_size=32, lr_g=1.2e-4, lr_d=4e-4, d_width=48, r1_gamma=0.05, r1_every=4,
+                                ema=0.999, seed=0)
 STATE = "out/mnist-ddgan.resume.pt"
 
 
@@ -106,7 +108,7 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
     data = to_model_space(load_mnist("train")[0])
     sched = DDGANSchedule(T)
     cl = torch.channels_last
-    gen = DDGANGenerator(**NET_CONFIG).to(memory_format=cl)
+    gen = DDGANGenerator(**NET_CONFIG).to(memory_format=cl)  # type: ignore[call-overload]  # stubs lack memory_format
     disc = DDGANDiscriminator(**disc_config(d_width))
     ema_gen = copy.deepcopy(gen).requires_grad_(False)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr_g, betas=(0.5, 0.9))
@@ -147,7 +149,7 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         i = torch.randint(0, T, (batch_size,))
         x_prev, x_t = _real_pair(sched, x0, i)
         x_t = x_t.contiguous(memory_format=cl)
-        z = torch.randn(batch_size, NET_CONFIG["latent_dim"])
+        z = torch.randn(batch_size, int(NET_CONFIG["latent_dim"]))
         x0_hat = gen(x_t, z, i)
         fake_prev, _ = sched.posterior_sample(x0_hat, x_t, i, torch.randn_like(x0))
         # discriminator
