@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ddgan import BETA_MAX, BETA_MIN
+# the VP-SDE's β range of Eq. 6.14 (the same numbers as ``ddgan.BETA_MIN/BETA_MAX``; not imported from there
+# because ``ddgan`` imports torch and this module, which the Few steps panel uses, needs only numpy)
+BETA_MIN, BETA_MAX = 0.1, 20.0
 
 STEP_COUNTS = (1000, 100, 8, 4)
 

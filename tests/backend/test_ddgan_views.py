@@ -87,3 +87,8 @@ def test_perturb_real_shapes_and_conditioning():
         perturb_real(m, torch.zeros(1, 1, 28, 28), k=0)
     with pytest.raises(IndexError):
         perturb_heldout(m, 1000)
+
+
+def test_the_view_uses_the_ddgan_schedule_constants():
+    from genviz.backend import ddgan, ddgan_views
+    assert (ddgan_views.BETA_MIN, ddgan_views.BETA_MAX) == (ddgan.BETA_MIN, ddgan.BETA_MAX)

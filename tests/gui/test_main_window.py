@@ -431,3 +431,16 @@ def test_a_live_trained_model_reaches_the_dock_and_status_bar(window):
     window.density_panel.modelTrained.emit(m)
     assert "live-8gaussians-ebm" in window.browser.model_label.text()
     assert "trained live" in window.ckpt_label.text() and "Density" in window.browser.caps_label.text()
+
+
+def test_building_the_window_imports_no_torch():
+    """The window is shown before torch loads (window_shown_s): no panel may import the backend's torch modules at
+    module level (a sampler import in the chain drawing, a schedule constant in the Few steps view did)."""
+    import subprocess
+    import sys
+    code = ("import os, sys; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+            "from PySide6.QtWidgets import QApplication; app = QApplication([])\n"
+            "from genviz.gui.main_window import MainWindow; w = MainWindow()\n"
+            "print('torch' in sys.modules); w.close()")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr[-500:]

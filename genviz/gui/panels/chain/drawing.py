@@ -8,11 +8,17 @@ import time
 
 import numpy as np
 
-from ....backend.samplers import get_sampler
 from ...captions import chain_caption
 
 PLOT_INTERVAL_S = 0.25  # while a chain runs, the per-step plots redraw at most 4 times a second
 DRAW_INTERVAL_S = 0.1   # ... and the grids at most 10 times a second (painting holds the GIL the engine needs)
+
+
+def get_sampler(name: str):
+    """The registered sampler ``name`` (imported on first use: building the window must not import torch; the
+    panel draws only after a model, and so torch, is loaded)."""
+    from ....backend.samplers import get_sampler as get
+    return get(name)
 
 
 class ChainDrawing:
