@@ -35,9 +35,8 @@ def bench_busy_neighbour(device: str = "cpu", repeats: int = 3, steps: int = 200
     """Chains through the public API with one core busy in another process, against the same chains idle:
     ``busy_neighbour_throughput_ratio`` = idle time / busy time of a DDPM-``steps`` chain on a 2-D diffusion model
     (``n`` points; median of ``repeats``), target >= 0.5; and ``busy_neighbour_max_stall_ms``, the chain panel's
-    worst GUI stall (``bench_gui``'s heartbeat) with the neighbour busy, target <= 100. genviz sets
-    ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (``genviz/__init__.py``): spinning OpenMP threads made the
-    busy chain 18x slower here."""
+    worst GUI stall (``bench_gui``'s heartbeat) with the neighbour busy, target <= 100. (OpenMP's
+    ``OMP_WAIT_POLICY=PASSIVE`` helps the first and halves idle speed; see ``genviz/__init__.py``.)"""
     from .backend import sample
     model = _toy_diffusion_model(device)
     if model is None:
