@@ -28,7 +28,8 @@ def test_window_opens_with_model(window):
     assert '"name": "tiny"' in window.browser.meta_view.toPlainText()
     assert window.loaded.classifier is not None and not p.bars.isHidden()
     # every registered panel is a tab; the dock's "Can do" is the panels' own decision
-    assert list(window.panels()) == ["chain", "interpolation", "density", "canvas"]
+    from genviz.panels import panel_keys
+    assert list(window.panels()) == list(panel_keys()) == ["chain", "interpolation", "density", "canvas", "fewsteps"]
     assert window.interpolation_panel.supported() and window.canvas_panel.supported()
     assert "not a 2-D toy model" in window.density_panel.model_label.text()
     assert "Chain, Interpolation, Canvas" in window.browser.caps_label.text()
