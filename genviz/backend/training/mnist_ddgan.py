@@ -39,12 +39,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..checkpoints import save_checkpoint
 from ..data import load_mnist, to_model_space
 from ..ddgan import DDGANSchedule
 from ..nets.ddgan import DDGANDiscriminator, DDGANGenerator
+from .ddgan_common import adversarial_step, ema_update
 
 T = 4
 NET_CONFIG: dict[str, Any] = dict(in_channels=1, latent_dim=64, num_timesteps=T, channels=[32, 64, 96], cond_dim=128,
@@ -152,27 +152,10 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         z = torch.randn(batch_size, int(NET_CONFIG["latent_dim"]))
         x0_hat = gen(x_t, z, i)
         fake_prev, _ = sched.posterior_sample(x0_hat, x_t, i, torch.randn_like(x0))
-        # discriminator
-        r1 = r1_gamma > 0 and it % r1_every == 0
-        x_prev.requires_grad_(r1)
-        d_real = disc(x_prev, x_t, i)
-        d_loss = F.softplus(-d_real).mean() + F.softplus(disc(fake_prev.detach(), x_t, i)).mean()
-        if r1:
-            (grad,) = torch.autograd.grad(d_real.sum(), x_prev, create_graph=True)
-            d_loss = d_loss + r1_every * 0.5 * r1_gamma * grad.pow(2).flatten(1).sum(1).mean()
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-        # generator, through the updated discriminator
-        g_loss = F.softplus(-disc(fake_prev, x_t, i)).mean()
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        d = min(ema, (1 + it) / (10 + it))
-        with torch.no_grad():
-            for pe, pn in zip(ema_gen.parameters(), gen.parameters()):
-                pe.lerp_(pn, 1 - d)
-        ld, lg = d_loss.item(), g_loss.item()
+        r1 = r1_gamma > 0 and it % r1_every == 0  # lazy R1: every r1_every iterations, scaled by it
+        ld, lg = adversarial_step(gen, disc, opt_g, opt_d, x_prev, x_t, fake_prev, i,
+                                  r1_gamma=r1_gamma if r1 else 0.0, r1_scale=r1_every)
+        ema_update(ema_gen, gen, it, ema)
         avg_d = ld if avg_d is None else 0.98 * avg_d + 0.02 * ld
         avg_g = lg if avg_g is None else 0.98 * avg_g + 0.02 * lg
         if it % log_every == 0:

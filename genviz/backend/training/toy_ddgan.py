@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..checkpoints import save_checkpoint
 from ..ddgan import DDGANSchedule
 from ..nets.toy_ddgan import ToyDDGANDiscriminator, ToyDDGANGenerator
 from ..toy.datasets import make_dataset
+from .ddgan_common import adversarial_step, ema_update
 
 T = 4
 NET: dict[str, Any] = dict(latent_dim=4, num_timesteps=T, hidden=128, depth=3, temb=32, scale=4.0)
@@ -148,24 +148,8 @@ def train(out="checkpoints/toy-25gaussians-ddgan.safetensors", dataset: str = "2
         x_t = sched.q_step(x_prev, i, torch.randn((B, 2), generator=g))
         x0_hat = gen(x_t, torch.randn((B, NET["latent_dim"]), generator=g), i)
         fake_prev, _ = sched.posterior_sample(x0_hat, x_t, i, torch.randn((B, 2), generator=g))
-        x_prev.requires_grad_(r1_gamma > 0)
-        d_real = disc(x_prev, x_t, i)
-        d_loss = F.softplus(-d_real).mean() + F.softplus(disc(fake_prev.detach(), x_t, i)).mean()
-        if r1_gamma > 0:
-            (grad,) = torch.autograd.grad(d_real.sum(), x_prev, create_graph=True)
-            d_loss = d_loss + 0.5 * r1_gamma * grad.pow(2).sum(1).mean()
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
-        g_loss = F.softplus(-disc(fake_prev, x_t, i)).mean()
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        d = min(ema, (1 + it) / (10 + it))
-        with torch.no_grad():
-            for pe, pn in zip(ema_gen.parameters(), gen.parameters()):
-                pe.lerp_(pn, 1 - d)
-        ld, lg = float(d_loss.detach()), float(g_loss.detach())
+        ld, lg = adversarial_step(gen, disc, opt_g, opt_d, x_prev, x_t, fake_prev, i, r1_gamma=r1_gamma)
+        ema_update(ema_gen, gen, it, ema)
         if not (abs(ld) < 1e6 and abs(lg) < 1e6):
             raise ValueError(f"training diverged at iteration {it} (D {ld}, G {lg})")
         avg_d = ld if avg_d is None else 0.98 * avg_d + 0.02 * ld
