@@ -106,7 +106,7 @@ def _density(model) -> str | None:
 def _canvas(model) -> str | None:
     if not model.is_image:
         return f"{model.name} has {_shape(model)} vector data: the canvas draws images."
-    if not (model.traits.sdedit or "ddgan" in model.traits.sampler_kinds):  # a DDGAN edits in its T steps
+    if not model.traits.sdedit:
         return (f"{model.name} is a {model.family} model: turning a drawing into images needs a diffusion model "
                 "(SDEdit) or a denoising diffusion GAN.")
     return None

@@ -169,7 +169,7 @@ class DDGANModel(BaseModel):
     """
 
     family = "ddgan"
-    TRAITS = traits("ddgan")
+    TRAITS = traits("ddgan", sdedit=True)  # 4-step stroke editing: ddgan_edit.ddgan_sdedit
 
     def __init__(self, net: nn.Module, metadata: dict, device="cpu"):
         super().__init__(net, metadata, device)
