@@ -35,6 +35,15 @@ class _ToyGANNet(Protocol):
     def discriminate(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
+def _toy_sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n exact samples (n, 2) of a 2-D toy model's dataset (metadata ``data``), for ``init="data"``; ValueError
+    when the dataset is not a known toy."""
+    toy = toy_data_sampler(self.metadata)
+    if toy is None:
+        raise ValueError(f"{self.name}: no data samples available for init='data'")
+    return toy(n, generator)
+
+
 class LatentModel(BaseModel):
     """A decoder from a Gaussian latent z ~ N(0, I) of shape ``latent_shape`` to data (VAE, GAN).
 
@@ -182,11 +191,7 @@ class FlowModel(BaseModel):
             raise ValueError(f"{self.name}: this flow network cannot map data to its base space")
         return cast(_FlowNet, self.net).encode(x.to(self.device))
 
-    def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        toy = toy_data_sampler(self.metadata)
-        if toy is None:
-            raise ValueError(f"{self.name}: no data samples available for init='data'")
-        return toy(n, generator)
+    sample_data = _toy_sample_data
 
 
 class ToyVAEModel(VAEModel):
@@ -215,11 +220,7 @@ class ToyVAEModel(VAEModel):
     def elbo(self, x: torch.Tensor, k: int = 8) -> torch.Tensor:
         return cast(_ToyVAENet, self.net).elbo(x.to(self.device), k=k, generator=torch.Generator().manual_seed(0))
 
-    def sample_data(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        toy = toy_data_sampler(self.metadata)
-        if toy is None:
-            raise ValueError(f"{self.name}: no data samples available for init='data'")
-        return toy(n, generator)
+    sample_data = _toy_sample_data
 
 
 class ToyGANModel(GANModel):
@@ -242,7 +243,7 @@ class ToyGANModel(GANModel):
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         return cast(_ToyGANNet, self.net).discriminate(x.to(self.device))
 
-    sample_data = ToyVAEModel.sample_data
+    sample_data = _toy_sample_data
 
 
 def _net(module: str, name: str):
