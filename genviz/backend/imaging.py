@@ -18,6 +18,23 @@ def grid_shape(n: int) -> tuple[int, int]:
     return max(1, math.ceil(n / cols)), cols
 
 
+def tile_box(i: int, cols: int, h: int, w: int, pad: int = 2) -> tuple[int, int, int, int]:
+    """(x, y, w, h) in pixels of tile ``i`` of a ``make_grid`` layout with ``cols`` tiles per row of h×w tiles."""
+    r, c = divmod(int(i), int(cols))
+    return pad + c * (w + pad), pad + r * (h + pad), w, h
+
+
+def tile_index(x: float, y: float, n: int, cols: int, h: int, w: int, pad: int = 2) -> int | None:
+    """The tile of a ``make_grid`` layout (``n`` tiles, ``cols`` per row) under pixel (x, y), or None."""
+    if x < 0 or y < 0:
+        return None
+    c, r = int((x - pad / 2) // (w + pad)), int((y - pad / 2) // (h + pad))
+    if c >= cols:
+        return None
+    i = r * cols + c
+    return i if 0 <= i < n else None
+
+
 def make_grid(images: np.ndarray, nrow: int | None = None, pad: int = 2, scale: int = 1, pad_value: int = 40,
               background: tuple[int, int, int] | None = None) -> np.ndarray:
     """Tile a batch into one image.

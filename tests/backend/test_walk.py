@@ -125,3 +125,17 @@ def test_make_grid_background_is_rgb_and_default_unchanged():
     col = make_grid(np.zeros((1, 3, 2, 2), np.float32) + 0.5, background=(1, 2, 3), scale=2)
     assert col.shape == (12, 12, 3) and tuple(col[0, 0]) == (1, 2, 3) and tuple(col[4, 4]) == (128,) * 3
     assert np.array_equal(to_uint8(np.array([0.5])), [128])
+
+
+def test_tile_geometry_matches_make_grid():
+    """The image grids' click and highlight geometry (imaging.tile_box / tile_index) is make_grid's layout."""
+    import numpy as np
+
+    from genviz.backend.imaging import make_grid, tile_box, tile_index
+    imgs = np.zeros((5, 1, 4, 3), np.uint8)
+    imgs[3] = 255
+    g = make_grid(imgs, nrow=2, pad=2, pad_value=0)
+    x, y, w, h = tile_box(3, 2, 4, 3, 2)
+    assert (g[y:y + h, x:x + w] == 255).all() and g.sum() == 255 * 12
+    assert tile_index(x + 1, y + 1, 5, 2, 4, 3, 2) == 3 and tile_index(-1, 0, 5, 2, 4, 3, 2) is None
+    assert tile_index(*tile_box(4, 2, 4, 3, 2)[:2], 4, 2, 4, 3, 2) is None  # tile 4 of only 4

@@ -7,7 +7,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from ..export import grid_shape, mosaic
+from ...backend.imaging import grid_shape, tile_box, tile_index
+from ..export import mosaic
 from .scaling import px_font, text_px
 
 PAD = 2
@@ -92,9 +93,8 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         if self._shape is None:
             return None
         n, h, w = self._shape
-        _, cols = grid_shape(n)
-        r, c = divmod(i, cols)
-        return QRectF(PAD + c * (w + PAD) - 1, PAD + r * (h + PAD) - 1, w + 2, h + 2)
+        x, y, w, h = tile_box(i, grid_shape(n)[1], h, w, PAD)
+        return QRectF(x - 1, y - 1, w + 2, h + 2)
 
     def set_selected(self, i: int) -> None:
         """Draw the highlight frame around tile ``i``."""
@@ -111,12 +111,7 @@ class ImageGrid(pg.GraphicsLayoutWidget):
         if self._shape is None:
             return None
         n, h, w = self._shape
-        _, cols = grid_shape(n)
-        c, r = int((x - PAD / 2) // (w + PAD)), int((y - PAD / 2) // (h + PAD))
-        if x < 0 or y < 0 or c >= cols:
-            return None
-        i = r * cols + c
-        return i if 0 <= i < n else None
+        return tile_index(x, y, n, grid_shape(n)[1], h, w, PAD)
 
     def _on_click(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF
 
+from ...backend.imaging import tile_box, tile_index
 from ..export import BACKGROUND
 from .image_grid import PAD, ImageGrid
 
@@ -46,17 +47,12 @@ class TileView(ImageGrid):
         """Rectangle of tile ``i`` in image coordinates (None when nothing is shown)."""
         if self._shape is None:
             return None
-        n, h, w = self._shape
-        r, c = divmod(i, self.cols)
-        return QRectF(PAD + c * (w + PAD) - 1, PAD + r * (h + PAD) - 1, w + 2, h + 2)
+        x, y, w, h = tile_box(i, self.cols, self._shape[1], self._shape[2], PAD)
+        return QRectF(x - 1, y - 1, w + 2, h + 2)
 
     def tile_at(self, x: float, y: float):
         """Index of the tile under image coordinates (x, y), or None."""
-        if self._shape is None or x < 0 or y < 0:
+        if self._shape is None:
             return None
         n, h, w = self._shape
-        c, r = int((x - PAD / 2) // (w + PAD)), int((y - PAD / 2) // (h + PAD))
-        if c >= self.cols:
-            return None
-        i = r * self.cols + c
-        return i if 0 <= i < n else None
+        return tile_index(x, y, n, self.cols, h, w, PAD)
