@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from ...widgets.caption import make_caption
 from ...widgets.drift_noise import DriftNoiseView
 from ...widgets.image_grid import ImageGrid
+from ...widgets.notice import notice_stack
 from ...widgets.param_form import ParamForm
 from ...widgets.plots import ProbBars, StatsPlots
 
@@ -79,17 +80,8 @@ class ChainLayout:
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
-        self.stack = QStackedWidget()
+        self.stack, self.notice, lay = notice_stack("Load a diffusion model to run a chain.")
         outer.addWidget(self.stack)
-        self.notice = QLabel("Load a diffusion model to run a chain.")
-        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("font-size: 14pt; color: #9aa0aa;")
-        self.stack.addWidget(self.notice)
-        content = QWidget()
-        self.stack.addWidget(content)
-        lay = QHBoxLayout(content)
-        lay.setContentsMargins(0, 0, 0, 0)
 
         # left: controls
         controls = QWidget()

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
 
 from ...engine import Engine
 from ...widgets.caption import make_caption
+from ...widgets.notice import notice_stack
 from .controls import CONTROL_NAMES, ControlColumn
 from .exports import save_strip_png, save_walk_gif
 from .jobs import PanelJobs
@@ -75,19 +76,10 @@ class InterpolationPanel(QWidget):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
-        self.stack = QStackedWidget()
+        self.stack, self.notice, lay = notice_stack(NOTICE)
         outer.addWidget(self.stack, 1)
         self.caption = make_caption()
         outer.addWidget(self.caption)
-        self.notice = QLabel(NOTICE)
-        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("font-size: 14pt; color: #9aa0aa;")
-        self.stack.addWidget(self.notice)
-        content = QWidget()
-        self.stack.addWidget(content)
-        lay = QHBoxLayout(content)
-        lay.setContentsMargins(0, 0, 0, 0)
         self.controls = ControlColumn(self.state.settings)
         self.picker_tabs = self.controls.picker
         lay.addWidget(self.controls)
