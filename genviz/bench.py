@@ -22,6 +22,8 @@ function returning a dict of keys; ``run_bench`` collects them, prints a table a
 | history_rss_per_data | resident memory the chain history added / bytes it holds (preallocated blocks) | <= 1.5 |
 | busy_neighbour_throughput_ratio | a toy DDPM-200 chain's idle time / its time beside a process spinning one core | >= 0.5 |
 | busy_neighbour_max_stall_ms | the chain panel's worst GUI stall with that process running | <= 100 |
+| ddgan_sample_speedup | mnist-ddpm's default sampler (DDIM-50) / mnist-ddgan's 4 steps, 16 digits (``bench_ddgan``) | >= 10 |
+| ddgan_sdedit_latency_s | drawing -> 4 candidates on the canvas backend with mnist-ddgan | <= 0.05 |
 
 Run ``genviz bench --quick`` (under 5 minutes on 2 CPU cores) or ``genviz bench`` (more repeats).
 """
@@ -48,6 +50,8 @@ TARGETS = {
     "history_rss_per_data": ("<=", 1.5),
     "busy_neighbour_throughput_ratio": (">=", 0.5),
     "busy_neighbour_max_stall_ms": ("<=", 100.0),
+    "ddgan_sample_speedup": (">=", 10.0),
+    "ddgan_sdedit_latency_s": ("<=", 0.05),
 }
 KEYS = tuple(TARGETS)
 
@@ -311,6 +315,7 @@ def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = 
     import torch
 
     from .backend import resolve_device
+    from .bench_ddgan import bench_ddgan
     from .bench_system import bench_busy_neighbour, bench_history, bench_startup
     dev = str(resolve_device(device))
     reps = 1 if smoke else 5 if quick else 9
@@ -321,6 +326,7 @@ def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = 
         ("chain panel vs headless", lambda: bench_gui(dev, repeats=1 if smoke else 3 if quick else 5, **few)),
         ("5k particles", lambda: bench_particles(frames=5 if smoke else 60 if quick else 200)),
         ("SDEdit latency", lambda: bench_sdedit(dev, repeats=reps, **few)),
+        ("DDGAN vs DDPM", lambda: bench_ddgan(dev, repeats=1 if smoke else 3 if quick else 5, n=2 if smoke else 16)),
         ("start-up", lambda: bench_startup(repeats=1 if smoke else 2 if quick else 5)),
         ("history memory", lambda: bench_history(dev, records=2 if smoke else 60)),
         ("busy neighbour", lambda: bench_busy_neighbour(dev, repeats=1 if smoke else 3, steps=5 if smoke else 200,

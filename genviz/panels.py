@@ -98,7 +98,7 @@ def _density(model) -> str | None:
     t = model.traits
     if tuple(model.data_shape) != (2,):
         return f"{model.name} has {_shape(model)} data: the density lab shows 2-D models."
-    if not (t.density or t.energy or t.score or t.elbo or t.discriminator):
+    if not (t.density or t.energy or t.score or t.elbo or t.discriminator or "ddgan" in t.sampler_kinds):
         return f"{model.name} is a {model.family} model with no density, energy, score or discriminator to draw."
     return None
 

@@ -167,3 +167,20 @@ def test_train_live_runs_in_the_callers_thread_and_closing_stops_it():
 def test_train_live_errors_come_out_of_next():
     with pytest.raises(ValueError, match="unknown toy model"):
         next(train_live("8gaussians", "nope", 10))
+
+
+def test_ddgan_toy_views_show_its_sample_histogram():
+    """A DDGAN ships no discriminator and has no density: the lab shows it (panels_for) with the normalised
+    histogram of its samples, and its mode count (the contrast with the toy GAN, issue 14)."""
+    from genviz.backend import load_checkpoint
+    from genviz.backend.toy.density import Grid, histogram_density
+    from genviz.panels import panels_for
+    model = load_checkpoint("toy-25gaussians-ddgan")
+    assert "density" in [p.key for p in panels_for(model)]
+    out = compute_views(model, make_dataset("25gaussians"), res=40, n=500, with_readouts=True)
+    lo, hi, res = out["grid"]
+    assert out["kind"] == "samples" and out["density"].shape == (res, res)
+    np.testing.assert_allclose(out["density"], histogram_density(out["samples"], Grid(lo, hi, res)))
+    inside = np.all((out["samples"] >= lo) & (out["samples"] < hi), axis=1).mean()
+    assert abs(density_mass(out["density"], out["grid"]) - inside) < 1e-4
+    assert out["readouts"]["log_likelihood"] is None and out["readouts"]["mode_coverage"]["modes_covered"] >= 1

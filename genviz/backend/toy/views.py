@@ -63,6 +63,9 @@ def compute_views(model, dataset, res: int = 150, n: int = 2500, seed: int = 0, 
     out["samples"] = x.numpy()
     if fam == "gan":  # no density: show the discriminator's logit instead (Goodfellow et al. 2014)
         out.update(logp=evaluate_on_grid(lambda p: model.discriminate(p).cpu(), g).numpy(), kind="discriminator")
+    elif "ddgan" in model.traits.sampler_kinds:  # a DDGAN ships no D and has no density: its samples' histogram
+        dens = histogram_density(out["samples"], g)
+        out.update(density=dens, logp=np.log(dens.astype(np.float64) + 1e-3), kind="samples")
     else:
         v = grid_views(model, g, ode_steps=ode_steps)
         out.update(logp=v["log_density"], density=v["density"], kind=v["kind"], log_z=v["log_z"])

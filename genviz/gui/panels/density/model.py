@@ -36,9 +36,11 @@ PATH_METHODS = ("lerp", "slerp", "rho")
 RANGES = {"t": (0, 999), "res": (20, 400), "n": (1, 100000), "train_steps": (10, 100000), "path_frames": (2, 200),
           "path_seed_a": (0, 2**31 - 1), "path_seed_b": (0, 2**31 - 1), "chain_seed": (0, 2**63 - 1)}
 LOGP_LABELS = {"ebm": "−E(x) on the grid", "flow": "log p(x) (flow, exact)",
-               "diffusion": "log p(x) (probability-flow ODE)", "vae": "ELBO(x) (VAE)", "gan": "D(x) logit (GAN: no density)"}
+               "diffusion": "log p(x) (probability-flow ODE)", "vae": "ELBO(x) (VAE)", "gan": "D(x) logit (GAN: no density)",
+               "ddgan": "log sample histogram (DDGAN)"}
 KIND_TITLES = {"neg_energy": "−E(x) on grid", "flow": "flow log p(x) (exact)", "ode": "ODE log p(x)",
-               "elbo": "ELBO(x) on grid", "discriminator": "D(x) logit (GAN has no density)"}
+               "elbo": "ELBO(x) on grid", "discriminator": "D(x) logit (GAN has no density)",
+               "samples": "log histogram of model samples (no density)"}
 SESSION_KEYS = ("dataset", "layout", "image", "views", "t", "res", "n", "slow", "chain_seed")
 
 

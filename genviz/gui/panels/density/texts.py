@@ -9,7 +9,8 @@ DENSITY_SOURCES = {"neg_energy": "grid-normalised −E", "flow": "flow, exact", 
 # the colour bar's label: what the image's colours measure, with its unit (natural logs: nats; densities: per
 # unit area of the toy data plane)
 LOG_UNITS = {"neg_energy": "−E(x) (nats, unnormalised)", "flow": "log p(x) (nats)",
-             "ode": "log p(x) (nats, ODE)", "elbo": "ELBO(x) (nats)", "discriminator": "D(x) logit"}
+             "ode": "log p(x) (nats, ODE)", "elbo": "ELBO(x) (nats)", "discriminator": "D(x) logit",
+             "samples": "log sample density"}
 IMAGE_UNITS = {"density": "p(x) (per unit area)", "data": "data p(x) (per unit area)"}
 
 
