@@ -77,7 +77,7 @@ def test_latency_readout_and_live_mode_reset():
     c.t += 0.5
     msg = s.finish(_out())
     assert not s.busy and s.last_latency == pytest.approx(0.5) and s.last_seconds == 0.25
-    assert s.latency_text() == "latency: 0.50 s (stroke/click → shown); generation 0.25 s, 8.0 images/s"
+    assert s.latency_text() == "latency: 0.50 s (stroke/click → shown); generation 0.25 s (up to 4.0 per second), 8.0 images/s"
     assert msg == "batch 1 (fake): 2 candidates, t0 0.60, ddim 3 steps, seed 0"
     s.stroke_finished()
     c.t += 30.0

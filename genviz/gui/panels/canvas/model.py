@@ -272,7 +272,9 @@ class CanvasState:
         """The latency readout ("latency: —" until a generation finished since live mode was switched on)."""
         if self.last_latency is None:
             return "latency: —"
-        gen = f"; generation {self.last_seconds:.2f} s" if self.last_seconds is not None else ""
+        gen = ""
+        if self.last_seconds is not None:  # regenerations per second: what live mode can reach while drawing
+            gen = f"; generation {self.last_seconds:.2f} s (up to {1 / max(self.last_seconds, 1e-9):.1f} per second)"
         if self.last_seconds is not None and self.last_rate is not None:
             gen += f", {self.last_rate:.1f} images/s"
         return f"latency: {self.last_latency:.2f} s (stroke/click → shown){gen}"
