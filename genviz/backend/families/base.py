@@ -29,6 +29,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise ValueError(f"unknown device {device!r}") from e
+    if dev.type not in ("cpu", "cuda", "mps") or (dev.type in ("cpu", "mps") and dev.index not in (None, 0)):
+        raise ValueError(f"unknown device {device!r} (expected auto, cpu, cuda, cuda:N or mps)")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available on this machine")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
