@@ -20,10 +20,18 @@ function returning a dict of keys; ``run_bench`` collects them, prints a table a
 | first_step_s | launch -> first chain step drawn (fresh process) | <= 4.0 |
 | history_mb_1000x64 | memory held by a 1000-step chain history at batch 64 on mnist-ddpm | report |
 | history_rss_per_data | resident memory the chain history added / bytes it holds (preallocated blocks) | <= 1.5 |
+| history_mb_1000x64_3x64x64 | the same for 3x64x64 images (tiny random UNet; keyframes + shrunk previews, ``bench_history``) | <= 512 |
+| history_branch_latency_s (_3x64x64_s) | branch from a step k-1 past its keyframe (replayed), batch 64, mnist-ddpm (tiny) | report |
+| history_scrub_ms | fetch a scrubbed record's previews and tile them (x_t and x̂₀, batch 64, the worse size) | <= 50 |
 | busy_neighbour_throughput_ratio | a toy DDPM-200 chain's idle time / its time beside a process spinning one core | >= 0.5 |
 | busy_neighbour_max_stall_ms | the chain panel's worst GUI stall with that process running | <= 100 |
 | ddgan_sample_speedup | mnist-ddpm's default sampler (DDIM-50) / mnist-ddgan's 4 steps, 16 digits (``bench_ddgan``) | >= 10 |
 | ddgan_sdedit_latency_s | drawing -> 4 candidates on the canvas backend with mnist-ddgan | <= 0.05 |
+| dpmpp_2m_vs_diffusers_time_ratio, euler_a_vs_diffusers_time_ratio | DPM++ 2M / Euler a, 20 steps on mnist-ddpm,
+  batch 16: genviz's wrapped scheduler / the same scheduler's diffusers loop (``bench_schedulers``) | <= 1.0 |
+| schedulers_vs_diffusers_max_abs_diff | the largest difference of those two pairs of results | <= 1e-5 |
+| remote_vs_local_throughput_ratio | steps/s of DDIM-50, batch 16, mnist-ddpm from the chain panel through a local genviz server
+  (Ray Serve) / in-process (``genviz.remote.bench``; None without Ray, and with ``--smoke``) | >= 0.8 |
 
 Run ``genviz bench --quick`` (under 5 minutes on 2 CPU cores) or ``genviz bench`` (more repeats).
 """
@@ -48,12 +56,21 @@ TARGETS = {
     "first_step_s": ("<=", 4.0),
     "history_mb_1000x64": ("report", None),
     "history_rss_per_data": ("<=", 1.5),
+    "history_mb_1000x64_3x64x64": ("<=", 512.0),
+    "history_branch_latency_s": ("report", None),
+    "history_branch_latency_3x64x64_s": ("report", None),
+    "history_scrub_ms": ("<=", 50.0),
     "busy_neighbour_throughput_ratio": (">=", 0.5),
     "busy_neighbour_max_stall_ms": ("<=", 100.0),
     "ddgan_sample_speedup": (">=", 10.0),
     "ddgan_sdedit_latency_s": ("<=", 0.05),
+    "dpmpp_2m_vs_diffusers_time_ratio": ("<=", 1.0),
+    "euler_a_vs_diffusers_time_ratio": ("<=", 1.0),
+    "schedulers_vs_diffusers_max_abs_diff": ("<=", 1e-5),
+    "remote_vs_local_throughput_ratio": (">=", 0.8),
 }
 KEYS = tuple(TARGETS)
+OPTIONAL = ("remote_vs_local_throughput_ratio",)  # None (with a note) when the extra is missing or with --smoke
 
 
 def _sync(device) -> None:
@@ -316,7 +333,10 @@ def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = 
 
     from .backend import resolve_device
     from .bench_ddgan import bench_ddgan
+    from .bench_history import bench_history_sizes
+    from .bench_schedulers import bench_schedulers
     from .bench_system import bench_busy_neighbour, bench_history, bench_startup
+    from .remote.bench import bench_remote
     dev = str(resolve_device(device))
     reps = 1 if smoke else 5 if quick else 9
     few = dict(steps=3) if smoke else {}
@@ -326,11 +346,14 @@ def run_bench(quick: bool = False, device: str = "cpu", json_path: str | None = 
         ("chain panel vs headless", lambda: bench_gui(dev, repeats=1 if smoke else 3 if quick else 5, **few)),
         ("5k particles", lambda: bench_particles(frames=5 if smoke else 60 if quick else 200)),
         ("SDEdit latency", lambda: bench_sdedit(dev, repeats=reps, **few)),
+        ("schedulers vs diffusers", lambda: bench_schedulers(dev, repeats=reps, **few)),
         ("DDGAN vs DDPM", lambda: bench_ddgan(dev, repeats=1 if smoke else 3 if quick else 5, n=2 if smoke else 16)),
         ("start-up", lambda: bench_startup(repeats=1 if smoke else 2 if quick else 5)),
         ("history memory", lambda: bench_history(dev, records=2 if smoke else 60)),
+        ("bounded history", lambda: bench_history_sizes(dev, smoke=smoke)),
         ("busy neighbour", lambda: bench_busy_neighbour(dev, repeats=1 if smoke else 3, steps=5 if smoke else 200,
                                                        gui_steps=3 if smoke else 50)),
+        ("remote server vs in-process", lambda: bench_remote(dev, repeats=3 if quick else 5, smoke=smoke)),
     ]
     results: dict = {k: None for k in KEYS}
     results.update(device=dev, quick=quick, smoke=smoke, torch=torch.__version__, torch_threads=torch.get_num_threads(),

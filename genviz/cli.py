@@ -9,10 +9,10 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from .commands import LIMITS, MAX_SEED, CLIError, _check_out, cmd_eval, cmd_interpolate, cmd_sample, cmd_sdedit
 from .panels import panel_keys
+from .remote.commands import add_serve_parser, add_server_options, cmd_serve
 
 RECIPES = {
     "mnist-ddpm": "genviz.backend.training.mnist_ddpm",
@@ -21,10 +21,18 @@ RECIPES = {
     "mnist-ebm": "genviz.backend.training.mnist_ebm",
     "mnist-vae": "genviz.backend.training.mnist_vae",
     "mnist-gan": "genviz.backend.training.mnist_gan",
+    "mnist-glf": "genviz.backend.training.mnist_glf",
+    "mnist-vaebm": "genviz.backend.training.mnist_vaebm",
     "mnist-realism": "genviz.backend.training.realism_classifier",
     "mnist-guide": "genviz.backend.training.guide_classifier",
+    "emoji-classifier": "genviz.backend.training.emoji_classifier",
+    "emoji-realism": "genviz.backend.training.emoji_realism",
+    "emoji-ddpm": "genviz.backend.training.emoji_ddpm",
+    "mnist-pixelcnn": "genviz.backend.training.mnist_pixelcnn",
+    "mnist-rbm": "genviz.backend.training.mnist_rbm",
     "toy": "genviz.backend.training.toy",
     "toy-ddgan": "genviz.backend.training.toy_ddgan",
+    "toy-vaebm": "genviz.backend.training.toy_vaebm",
 }
 
 
@@ -104,6 +112,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     g.add_argument("--screenshot", metavar="PNG", help="run the panel's default action, save a PNG of the window, exit")
     g.add_argument("--preset", metavar="NAME", help="open a demo preset (see `genviz presets`)")
+    add_server_options(g)
     g.add_argument("--session", metavar="FILE", help="open a saved .genviz session")
 
     pr = sub.add_parser("presets", help="list the demo presets")
@@ -116,8 +125,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list the bundled checkpoints")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
+    add_server_options(ls)
 
-    inf = sub.add_parser("info", help="print a checkpoint's metadata as JSON")
+    inf = sub.add_parser("info", help="print a checkpoint's metadata as JSON and whether it is usable")
     inf.add_argument("checkpoint")
 
     s = sub.add_parser("sample", help="sample a checkpoint headless")
@@ -126,6 +136,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     s.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), help="number of chain steps")
     s.add_argument("--n", type=bounded_int(1, LIMITS["n"]), default=16, help="number of samples (default 16)")
     s.add_argument("--seed", type=SEED, default=0)
+    add_server_options(s)
     if with_flags:
         _sampler_options(s)
     s.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -136,7 +147,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="judge a digit model's samples with the digit classifier")
     ev.add_argument("checkpoint")
-    ev.add_argument("--n", type=bounded_int(1, LIMITS["eval_n"]), default=500)
+    ev.add_argument("--n", type=bounded_int(2, LIMITS["eval_n"]), default=500,
+                    help="number of samples (at least 2: the Fréchet distance needs a covariance; default 500)")
     ev.add_argument("--sampler", help="sampler name (default: the checkpoint's default sampler)")
     ev.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), help="number of chain steps (default: the checkpoint's)")
     ev.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -170,6 +182,38 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sd.add_argument("--device", default="auto")
     sd.add_argument("--out", required=True, help="PATH.png (grid) or PATH.npz (samples (K, C, H, W) in [0, 1])")
 
+    cp = sub.add_parser("complete", help="fill a mask's white pixels (autoregressive model or RBM; known pixels kept)")
+    cp.add_argument("checkpoint")
+    cp.add_argument("--image", required=True, metavar="IMG", help="the image: any size and mode (binarised at 0.5)")
+    cp.add_argument("--mask", required=True, metavar="MASK", help="white = unknown (the model draws it), black = known")
+    cp.add_argument("--n", type=bounded_int(1, LIMITS["candidates"]), default=4, help="number of completions K (default 4)")
+    cp.add_argument("--seed", type=SEED, default=0)
+    cp.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), default=200, help="Gibbs sweeps (RBM; default 200)")
+    cp.add_argument("--temperature", type=bounded_float(0.05, 10.0), default=1.0, help="logit temperature (autoregressive)")
+    cp.add_argument("--device", default="auto")
+    cp.add_argument("--out", required=True, help="PATH.npz (samples (K, 1, H, W) in [0, 1]) or PATH.png (grid)")
+
+    mx = sub.add_parser("mixing", help="an RBM's class switches per 1,000 Gibbs sweeps (mnist-classifier judges)")
+    mx.add_argument("checkpoint")
+    mx.add_argument("--chains", type=bounded_int(1, 1024), default=16)
+    mx.add_argument("--sweeps", type=bounded_int(1, LIMITS["steps"]), default=1000)
+    mx.add_argument("--init", choices=("data", "uniform"), default="data", help="chains start from training digits or noise")
+    mx.add_argument("--seed", type=SEED, default=0)
+    mx.add_argument("--device", default="auto")
+    mx.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+
+    fl = sub.add_parser("filters", help="save an RBM's hidden-unit filters as a PNG grid")
+    fl.add_argument("checkpoint")
+    fl.add_argument("--n", type=bounded_int(1, 4096), default=100, help="how many filters (default 100)")
+    fl.add_argument("--scale", type=bounded_int(1, 16), default=2)
+    fl.add_argument("--out", required=True, help="PATH.png")
+
+    ex = sub.add_parser("export", help="write a diffusion checkpoint as a diffusers DDPMPipeline folder")
+    ex.add_argument("checkpoint")
+    ex.add_argument("out_dir", metavar="OUT_DIR", help="the folder to create (must not exist or be empty)")
+    ex.add_argument("--format", choices=("diffusers",), default="diffusers", help="the folder format (diffusers)")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing folder")
+
     b = sub.add_parser("bench", help="measure the performance budget (see README, Performance)")
     b.add_argument("--quick", action="store_true", help="fewer repeats: under 5 minutes on 2 CPU cores")
     b.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
@@ -189,13 +233,36 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     ip.add_argument("--device", default="auto")
     ip.add_argument("--out", required=True, help="PATH.png (strip or grid) or PATH.npz (samples (N, C, H, W) in [0, 1])")
 
+    dy = sub.add_parser("dynamics", help="GAN training dynamics headless: a Dirac-GAN trajectory (genviz.backend.dynamics)")
+    dy.add_argument("game", choices=("dirac",))
+    dy.add_argument("--method", choices=("simultaneous", "alternating"), default="simultaneous")
+    dy.add_argument("--steps", type=bounded_int(1, 100_000), default=500, help="gradient steps (default 500)")
+    dy.add_argument("--h", type=bounded_float(1e-4, 10.0), default=0.2, help="step size (default 0.2)")
+    dy.add_argument("--start", default="1,0", metavar="THETA,PHI", help="start (θ, φ) (default 1,0)")
+    dy.add_argument("--c", type=bounded_float(-10.0, 10.0), default=0.0, help="the data point c (default 0)")
+    dy.add_argument("--r1", type=bounded_float(0.0, 10.0), default=0.0, metavar="GAMMA", help="R1 weight γ (default 0)")
+    dy.add_argument("--clc", type=bounded_float(0.0, 10.0), default=0.0, metavar="LAMBDA", help="CLC gain λ (default 0)")
+    dy.add_argument("--out", required=True, help="PATH.npz: trajectory (steps + 1, 2) with columns (θ, φ)")
+
+    add_serve_parser(sub)
     t = sub.add_parser("train", help="train a bundled model by its recipe", add_help=False)
     t.add_argument("recipe", choices=sorted(RECIPES))
     t.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
+def _fill(name: str):
+    """A handler from ``genviz.commands_fill`` (imported when the command runs)."""
+    def run(a) -> int:
+        from . import commands_fill
+        return getattr(commands_fill, name)(a)
+    return run
+
+
 def cmd_list(a) -> int:
+    if a.server:
+        from .remote.commands import remote_list
+        return remote_list(a)
     from .backend.checkpoints import list_checkpoints
     infos = list_checkpoints()
     if a.json:
@@ -213,8 +280,20 @@ def cmd_list(a) -> int:
 
 
 def cmd_info(a) -> int:
-    from .backend.checkpoints import read_metadata
-    print(json.dumps(read_metadata(a.checkpoint), indent=2))
+    """The metadata as JSON on stdout, then the verdict of the same checks ``load_checkpoint`` makes (schema,
+    network plan, weights, memory): ``usable`` on stderr, or one ``genviz: error: not usable: ...`` line, exit 1."""
+    from .backend.checkpoints import CheckpointError, load_checkpoint, read_metadata
+    from .backend.validate import unknown_keys
+    meta = read_metadata(a.checkpoint)
+    print(json.dumps(meta, indent=2))
+    sys.stdout.flush()
+    try:
+        load_checkpoint(a.checkpoint, device="cpu")
+    except (CheckpointError, ValueError) as e:
+        raise CLIError(f"not usable: {str(e).strip().splitlines()[0]}") from None
+    extra = unknown_keys(meta)
+    sys.stderr.write(f"usable ({meta['family']} model" + (f"; keys genviz ignores: {', '.join(extra)}" if extra else "")
+                     + ")\n")
     return 0
 
 
@@ -240,14 +319,19 @@ def cmd_gui(a) -> int:
             raise CLIError("no display found (DISPLAY is not set): run genviz on a desktop, or use --screenshot, "
                            "which renders offscreen")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
-    from .gui.app import run_gui
-    if a.preset:
+    if a.preset:  # unknown or malformed: one error line before any window opens
         from .presets import get_preset
-        get_preset(a.preset)  # unknown name: one error line before any window opens
-    if a.session and not Path(a.session).is_file():
-        raise CLIError(f"--session {a.session}: no such file")
+        from .sessions import check_preset
+        check_preset(get_preset(a.preset), a.preset, with_checkpoint=True)
+    if a.session:  # the whole file against the one schema (genviz.sessions), before any window opens
+        from .sessions import read_session_file
+        try:
+            read_session_file(a.session)
+        except ValueError as e:
+            raise CLIError(f"--session {e}") from None
+    from .gui.app import run_gui
     return run_gui(checkpoint=a.checkpoint, panel=a.panel, device=a.device, screenshot=a.screenshot,
-                   preset=a.preset, session=a.session)
+                   preset=a.preset, session=a.session, server=a.server, token=a.token)
 
 
 def cmd_samplers(a) -> int:
@@ -257,7 +341,7 @@ def cmd_samplers(a) -> int:
              "params": [{"name": p.name, "kind": p.kind, "default": p.default, "help": p.help,
                          **({"minimum": p.minimum} if p.minimum is not None else {}),
                          **({"maximum": p.maximum} if p.maximum is not None else {}),
-                         **({"choices": list(p.choices)} if p.choices else {})} for p in s.params]}
+                         **({"choices": list(p.choices)} if p.choices else {})} for p in s.params], **s.info}
             for s in SAMPLERS.values()]
     if a.json:
         print(json.dumps(rows, indent=2))
@@ -293,10 +377,15 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["gui", *argv]  # `genviz [--panel P] [--screenshot PNG] ...` is `genviz gui ...`
     a = _parser(argv[0] if argv else None).parse_args(argv)
     handlers = {"gui": cmd_gui, "list": cmd_list, "info": cmd_info, "sample": cmd_sample, "eval": cmd_eval,
-                "train": cmd_train, "bench": cmd_bench,
+                "train": cmd_train, "bench": cmd_bench, "serve": cmd_serve,
                 "presets": cmd_presets, "samplers": cmd_samplers, "interpolate": cmd_interpolate, "sdedit": cmd_sdedit}
+    handlers.update(complete=_fill("cmd_complete"), filters=_fill("cmd_filters"), mixing=_fill("cmd_mixing"))
+    handlers["export"] = lambda a: __import__("genviz.commands_export", fromlist=["cmd_export"]).cmd_export(a)
+    handlers["dynamics"] = lambda a: __import__("genviz.backend.dynamics", fromlist=["cli_main"]).cli_main(a)
+    from .cli_io import quiet
     try:
-        return handlers[a.command](a)
+        with quiet():  # library warnings are not the user's business: stderr keeps to genviz's own lines
+            return handlers[a.command](a)
     except KeyboardInterrupt:
         sys.stderr.write("genviz: error: interrupted\n")
         return 130

@@ -34,6 +34,12 @@ def _check_out(path: str, suffixes: tuple, flag: str = "--out") -> Path:
         raise CLIError(f"{flag} {path}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise CLIError(f"{flag} {path}: not writable")
+    import tempfile
+    try:  # a real probe (root passes os.access everywhere; /proc refuses new files): before any long work runs
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=f".{out.stem}.probe-"):
+            pass
+    except OSError as e:
+        raise CLIError(f"{flag} {path}: not writable ({e.strerror or e})") from None
     return out
 
 
@@ -54,28 +60,39 @@ def cmd_sample(a) -> int:
     if a.n < 1:
         raise CLIError(f"--n must be >= 1, got {a.n}")
     params = {**_parse_params(a.param), **_flag_params(a)}
+    if getattr(a, "server", None):  # the chain runs on a genviz server (genviz.remote)
+        from .remote.commands import remote_sample
+        return remote_sample(a, out, params)
     import numpy as np
     import torch
 
     from .backend import chain, load_checkpoint
     from .backend.api import resolve_sampler, sampler_settings
+    from .backend.validate import check_run_memory
+    from .cli_io import Progress, atomic_output
     model = load_checkpoint(a.checkpoint, device=a.device)
     sampler, steps, params = resolve_sampler(model, a.sampler, a.steps, params)
     steps = 50 if steps is None else steps
+    check_run_memory(model, a.n, f"--n {a.n}" + (f" with --trajectory over {steps} steps" if a.trajectory else ""),
+                     kept=a.n * (steps + 1) if a.trajectory else 0)
     traj = []
     last = None
     from .backend.samplers.denoising import divergence
     clip = sampler_settings(sampler, params).get("clip_sample")  # as the chain uses it (typed, or the default)
+    bar = Progress(steps, f"{sampler}")
     for rec in chain(model, sampler, steps=steps, n=a.n, seed=a.seed, **params):
         if model.family == "diffusion":
             problem = divergence(rec.x, model.data_range, rec.index, clip)
         else:
             problem = None if torch.isfinite(rec.x).all() else f"chain diverged at step {rec.index} (non-finite values)"
         if problem:
+            bar.close()
             raise CLIError(problem)
         if a.trajectory:
             traj.append(rec.x.float().cpu())
         last = rec
+        bar.update(rec.index)
+    bar.close()
     x = last.x.float().cpu()
     unit = model.to_unit(x).numpy().astype(np.float32) if model.is_image else x.numpy().astype(np.float32)
     try:
@@ -83,7 +100,8 @@ def cmd_sample(a) -> int:
             if not model.is_image:
                 raise CLIError(f"{model.name}: .png output needs an image model; use .npz")
             from .backend.imaging import make_grid, save_png
-            save_png(out, make_grid(unit, scale=2))
+            with atomic_output(out) as tmp:
+                save_png(tmp, make_grid(unit, scale=2))
         else:
             arrays = {"samples": unit}
             if a.trajectory:
@@ -92,7 +110,8 @@ def cmd_sample(a) -> int:
                     lo, hi = model.data_range
                     tr = (tr - lo) / (hi - lo)  # linear map to the [0, 1] convention, not clipped
                 arrays["trajectory"] = tr.numpy().astype(np.float32)
-            np.savez(out, **arrays)
+            with atomic_output(out) as tmp:
+                np.savez(tmp, **arrays)
     except OSError as e:
         raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
     print(f"wrote {out} ({len(unit)} samples, {sampler}, {steps} steps, seed {a.seed})")
@@ -107,20 +126,41 @@ def cmd_eval(a) -> int:
 
     from .backend import load_checkpoint, sample
     from .backend.api import resolve_sampler
+    from .backend.judges import judges_for
     from .backend.metrics import digit_report
     model = load_checkpoint(a.checkpoint, device=a.device)
-    if not (model.is_image and tuple(model.data_shape) == (1, 28, 28)):
-        raise CLIError(f"{model.name}: eval judges 28x28 digit models (data shape {model.data_shape})")
-    clf = load_checkpoint("mnist-classifier", device=a.device)
+    if not model.is_image:
+        raise CLIError(f"{model.name}: eval judges image models (this is a {model.family} model on points)")
+    try:
+        judges = judges_for(model)
+    except ValueError as e:
+        raise CLIError(f"eval: {e}") from None
+    clf = load_checkpoint(judges.classifier, device=a.device)
     sampler, steps, params = resolve_sampler(model, a.sampler, a.steps, params)
     steps = 50 if steps is None else steps
-    xs = [sample(model, sampler, steps=steps, n=min(100, a.n - i), seed=a.seed + i, **params).cpu()
-          for i in range(0, a.n, 100)]
-    rep = digit_report(torch.cat(xs), clf)
-    rep.update(checkpoint=model.name, sampler=sampler, steps=steps, params=params, seed=a.seed)
+    from .backend.validate import check_run_memory
+    from .cli_io import Progress, atomic_output
+    if a.json:
+        _check_out(a.json, (".json",), "--json")
+    check_run_memory(model, min(100, a.n), f"--n {a.n}", kept=a.n)
+    bar = Progress(a.n, f"eval {sampler}")
+    xs = []
+    for i in range(0, a.n, 100):
+        xs.append(sample(model, sampler, steps=steps, n=min(100, a.n - i), seed=a.seed + i, **params).cpu())
+        bar.update(i + len(xs[-1]))
+    bar.close()
+    x = torch.cat(xs)
+    bad = int((~torch.isfinite(x.flatten(1)).all(1)).sum())
+    if bad:  # a diverging sampler is a failure, not a report
+        raise CLIError(f"{sampler} diverged: {bad} of {len(x)} samples hold non-finite values (try fewer steps "
+                       "or a smaller step size)")
+    rep = digit_report(x, clf)
+    rep.update(checkpoint=model.name, judge=judges.classifier, classes=clf.classes, sampler=sampler, steps=steps,
+               params=params, seed=a.seed)
     print(json.dumps(rep, indent=2))
     if a.json:
-        Path(a.json).write_text(json.dumps(rep, indent=2))
+        with atomic_output(a.json) as tmp:
+            tmp.write_text(json.dumps(rep, indent=2))
     return 0
 
 
@@ -154,6 +194,9 @@ def cmd_sdedit(a) -> int:
     model = load_checkpoint(a.checkpoint, device=a.device)
     if model.family != "diffusion" or not model.is_image:
         raise CLIError(f"{model.name}: sdedit needs a diffusion model on images (this is a {model.family} model)")
+    from .backend.validate import check_run_memory
+    from .cli_io import atomic_output
+    check_run_memory(model, a.n, f"--n {a.n}")
     rec = dict(t0=DEFAULT_T0, ilvr=0, guidance=0.0) if a.plain else recommended_settings(model)
     t0 = a.t0 if a.t0 is not None else rec["t0"]
     ilvr = a.ilvr if a.ilvr is not None else rec["ilvr"]
@@ -171,10 +214,12 @@ def cmd_sdedit(a) -> int:
     try:
         if out.suffix.lower() == ".png":
             from .backend.imaging import make_grid, save_png
-            save_png(out, make_grid(unit, nrow=len(unit), scale=4 if unit.shape[-1] <= 64 else 1))
+            with atomic_output(out) as tmp:
+                save_png(tmp, make_grid(unit, nrow=len(unit), scale=4 if unit.shape[-1] <= 64 else 1))
         else:
-            np.savez(out, samples=unit, drawing=model_to_unit(res.y, model), t0=np.float32(t0),
-                     t_start=np.int64(res.t_start))
+            with atomic_output(out) as tmp:
+                np.savez(tmp, samples=unit, drawing=model_to_unit(res.y, model), t0=np.float32(t0),
+                         t_start=np.int64(res.t_start))
     except OSError as e:
         raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
     print(f"wrote {out} ({len(unit)} candidates, t0 {t0:g} = step {res.t_start} of {model.num_train_timesteps}, "
@@ -206,6 +251,10 @@ def cmd_interpolate(a) -> int:
     model = load_checkpoint(a.checkpoint, device=a.device)
     if a.steps is not None and model.family != "diffusion":
         raise CLIError(f"--steps applies to diffusion models (DDIM latents); {model.name} is a {model.family} model")
+    from .backend.validate import check_run_memory
+    from .cli_io import atomic_output
+    frames = a.frames * a.frames if a.grid else a.frames
+    check_run_memory(model, frames, f"--frames {a.frames}" + (" with --grid" if a.grid else ""), kept=frames)
     space = latent_space(model, steps=a.steps)
     corners = []
     for c in names:
@@ -219,11 +268,13 @@ def cmd_interpolate(a) -> int:
             if not model.is_image:
                 raise CLIError(f"{model.name}: .png output needs an image model; use .npz")
             from .backend.imaging import make_grid, save_png
-            save_png(out, make_grid(unit, nrow=a.frames, scale=2))
+            with atomic_output(out) as tmp:
+                save_png(tmp, make_grid(unit, nrow=a.frames, scale=2))
         else:
-            np.savez(out, samples=unit, latents=res["latents"].numpy().astype(np.float32),
-                     latent_norm=res["norms"], t=res["t"], method=np.array(a.method),
-                     grid_shape=np.array(res["grid_shape"] or (1, a.frames)))
+            with atomic_output(out) as tmp:
+                np.savez(tmp, samples=unit, latents=res["latents"].numpy().astype(np.float32),
+                         latent_norm=res["norms"], t=res["t"], method=np.array(a.method),
+                         grid_shape=np.array(res["grid_shape"] or (1, a.frames)))
     except OSError as e:
         raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
     what = f"{a.frames}x{a.frames} grid" if a.grid else f"{a.frames} frames"

@@ -42,6 +42,9 @@ class Panel(Protocol):
 PROTOCOL = tuple(n for n in Panel.__dict__ if not n.startswith("_"))
 
 
+REMOTE_PANELS = ("chain", "fewsteps", "dynamics")  # the panels that work on a model served by `genviz serve` (genviz.remote)
+
+
 @dataclass(frozen=True)
 class PanelSpec:
     """One panel: ``key`` (what ``--panel`` and presets name), ``title`` (the tab), ``widget`` (the Qt class as
@@ -56,12 +59,15 @@ class PanelSpec:
 
     def supports(self, model) -> bool:
         """True when this panel can show ``model`` (a backend model; False for None)."""
-        return model is not None and self.check(model) is None
+        return model is not None and self.why_not(model) is None
 
     def why_not(self, model) -> str | None:
         """None when the panel supports ``model``, else the reason in one sentence."""
         if model is None:
             return "No model is loaded."
+        if getattr(model, "remote", False) and self.key not in REMOTE_PANELS:  # a model on a genviz server
+            return (f"{model.name} runs on the server {model.server}: the {self.title} panel needs a local model "
+                    "(File ▸ Disconnect from server, then load it here).")
         return self.check(model)
 
     def widget_class(self) -> type:
@@ -108,12 +114,36 @@ def _canvas(model) -> str | None:
         return f"{model.name} has {_shape(model)} vector data: the canvas draws images."
     if not model.traits.sdedit:
         return (f"{model.name} is a {model.family} model: turning a drawing into images needs a diffusion model "
-                "(SDEdit) or a denoising diffusion GAN.")
+                "(SDEdit), a denoising diffusion GAN, or an autoregressive model or RBM (filling masked pixels).")
+    return None
+
+
+def _compare(model) -> str | None:
+    from .backend.samplers import samplers_for
+    if not model.is_image:
+        return f"{model.name} has {_shape(model)} vector data: the sampler grid shows images."
+    if not any(s.kind == "denoising" for s in samplers_for(model)):
+        return (f"{model.name} is a {model.family} model: the sampler grid compares denoising samplers "
+                "(DDIM, Euler, DPM++, ...) on a diffusion model.")
     return None
 
 
 def _fewsteps(model) -> str | None:
     """A teaching view (1-D toy data, no network): it fits every model."""
+    return None
+
+
+def _vaebm(model) -> str | None:
+    if "vaebm" not in model.traits.sampler_kinds:
+        return (f"{model.name} is a {model.family} model: the before/after view shows a VAEBM's samples before and "
+                "after its Langevin steps in the VAE's noise space.")
+    if not model.is_image:
+        return f"{model.name} has {_shape(model)} vector data: its chains run as moving particles in the Density panel."
+    return None
+
+
+def _dynamics(model) -> str | None:
+    """A teaching view (the 2-D Dirac-GAN, no network): it fits every model."""
     return None
 
 
@@ -126,8 +156,14 @@ PANELS: tuple[PanelSpec, ...] = (
               "density, score field and moving particles of a 2-D model; train one live"),
     PanelSpec("canvas", "Canvas", "genviz.gui.panels.canvas:CanvasPanel", _canvas,
               "draw strokes and let a diffusion model turn them into images"),
+    PanelSpec("vaebm", "Before/after", "genviz.gui.panels.vaebm.panel:VAEBMPanel", _vaebm,
+              "a VAEBM's VAE samples and the same samples after K Langevin steps in ε, K on a slider"),
+    PanelSpec("compare", "Samplers", "genviz.gui.panels.compare:ComparePanel", _compare,
+              "samplers × step counts from one seed: final digits, every chain's curves, which needs fewest steps"),
     PanelSpec("fewsteps", "Few steps", "genviz.gui.panels.fewsteps:FewStepsPanel", _fewsteps,
               "why a few big denoising steps need a GAN: the true step vs a Gaussian for 1000, 100, 8, 4 steps"),
+    PanelSpec("dynamics", "GAN dynamics", "genviz.gui.panels.dynamics:DynamicsPanel", _dynamics,
+              "why GAN training circles: the Dirac-GAN's vector field, gradient steps and their stability (R1, CLC)"),
 )
 
 

@@ -31,18 +31,22 @@ def _check(data, path: Path) -> dict:
         raise PresetError(f"{path.name}: missing {', '.join(missing)}")
     if data["panel"] not in panel_keys():
         raise PresetError(f"{path.name}: unknown panel {data['panel']!r} (expected one of {', '.join(panel_keys())})")
-    if not isinstance(data["state"], dict):
-        raise PresetError(f"{path.name}: 'state' must be an object")
-    return data
+    from .sessions import check_preset
+    try:  # the one schema of sessions and presets (genviz.sessions): types, ranges, the panel's state
+        return check_preset(data, path.name)
+    except ValueError as e:
+        raise PresetError(str(e)) from None
 
 
 def load_preset_file(path: str | Path) -> dict:
-    """Read and check one preset file. Raises ``PresetError``."""
+    """Read and check one preset file (bounded: ``sessions.MAX_PRESET_BYTES``, nesting depth). Raises ``PresetError``."""
+    from .backend.safe_io import read_json
+    from .sessions import MAX_PRESET_BYTES
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise PresetError(f"{path.name}: cannot read preset ({e})") from None
+        data = read_json(path, "preset", MAX_PRESET_BYTES)
+    except ValueError as e:
+        raise PresetError(f"cannot read preset {e}") from None
     return _check(data, path)
 
 

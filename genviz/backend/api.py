@@ -19,7 +19,8 @@ def initial_noise(model, n: int, seed: int = 0, generator: torch.Generator | Non
 
 def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 0,
           x_init: torch.Tensor | None = None, t_start: int | None = None,
-          timesteps: Sequence[int] | None = None, buffer=None, **params) -> Iterator[ChainStep]:
+          timesteps: Sequence[int] | None = None, buffer=None, resume=None, generator: torch.Generator | None = None,
+          **params) -> Iterator[ChainStep]:
     """Run a sampler step by step.
 
     Args:
@@ -38,12 +39,19 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
             an earlier chain's grid when branching from one of its steps.
         buffer: a ``ReplayBuffer`` for ``init="buffer"`` (persistent chains); the chain's final
             states are pushed into it when the chain is exhausted.
+        resume: a record's ``state`` (``ChainStep.state``, diffusers schedulers): the chain continues that
+            record's chain from it (x_init = that record's x), its scheduler history restored exactly.
+        generator: a CPU ``torch.Generator`` to draw every noise from instead of one seeded with ``seed``, as it
+            is: with ``x_init`` no draw is skipped, so a chain given record k's x and the generator's state
+            saved right after record k was yielded replays the recorded chain's steps k+1... bit for bit
+            (``gui.chain_runner``'s keyframes; memoryless samplers only: a sampler's own history is not in x).
         **params: sampler parameters (see ``get_sampler(name).params``), e.g. ``eta=0.5``.
     Yields:
         ``steps + 1`` ChainStep records; record 0 is the initial state.
     Raises:
         ValueError: unknown sampler, a sampler that does not fit the model's family, an unknown or
-            out-of-range parameter, bad steps/n/t_start, or x_init of the wrong shape.
+            out-of-range parameter, bad steps/n/t_start, or x_init of the wrong shape, not a float tensor,
+            non-finite or beyond |x| <= 1e6.
     """
     spec = get_sampler(sampler)
     if not spec.runs_on(model.traits):
@@ -53,7 +61,16 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
     steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    generator = torch.Generator().manual_seed(int(seed))
+    if x_init is not None:  # the one check of a caller's starting state (a numpy array, NaN, 1e30: issue 20)
+        if not torch.is_tensor(x_init):
+            raise ValueError(f"x_init must be a torch.Tensor, got {type(x_init).__name__}")
+        if not x_init.is_floating_point() or not bool(torch.isfinite(x_init).all()):
+            raise ValueError("x_init must hold finite floating-point values")
+        if x_init.numel() and float(x_init.abs().max()) > 1e6:
+            raise ValueError(f"x_init holds values up to {float(x_init.abs().max()):.3g}; expected |x| <= 1e6")
+    replay = generator is not None  # continue a recorded chain from its generator's state: no draw is skipped
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(seed))
     if spec.grid == "latent":  # decoder sampling: x_init, if given, is the latent z (N, *latent_shape)
         if x_init is None:
             n = 1 if n is None else int(n)
@@ -79,7 +96,8 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
         # a chain started from a given state never repeats that state's own draw (a branch from record 0 with its
         # parent's seed had step-1 noise equal to x_T, cosine 1.0), and chain(seed=s, x_init=x_T of seed s)
         # replays the fresh chain of seed s exactly.
-        torch.randn(tuple(x.shape), generator=generator)
+        if not replay:
+            torch.randn(tuple(x.shape), generator=generator)
     if spec.grid == "timesteps":
         spacing = kw.pop("timestep_spacing", "leading")
         if timesteps is None:
@@ -90,6 +108,12 @@ def chain(model, sampler: str, *, steps: int, n: int | None = None, seed: int = 
                     or timesteps[0] >= model.num_train_timesteps or timesteps[-1] < 0):
                 raise ValueError("timesteps must be a non-empty, strictly descending list in 0..T-1")
         gen = spec.fn(model, x, timesteps, generator=generator, **kw)
+    elif resume is not None:
+        import inspect
+        if "resume" not in inspect.signature(spec.fn).parameters:
+            raise ValueError(f"sampler {sampler!r} cannot continue a diffusers scheduler's chain: branch it with "
+                             "the chain's own sampler")
+        gen = spec.fn(model, x, steps=steps, generator=generator, resume=resume, **kw)
     else:
         gen = spec.fn(model, x, steps=steps, generator=generator, **kw)
     return gen if buffer is None else _push_last(gen, buffer)

@@ -123,6 +123,8 @@ def _resolve(name_or_path) -> Path:
         if not p.is_dir():
             _check_file(p)
         return p
+    if p.is_symlink():  # a symlink loop or a dangling link: exists() is False, and the reason is not "no such file"
+        _check_file(p)
     for cand in (CHECKPOINT_DIR / f"{s}.safetensors", CHECKPOINT_DIR / s):
         if cand.exists():
             return cand
@@ -184,24 +186,53 @@ def _check_meta(path: Path, meta) -> None:
     shape = meta["data"]["shape"]
     if not isinstance(shape, list) or not all(isinstance(s, int) and s > 0 for s in shape):
         raise CheckpointError(f"{path}: data.shape must be a list of positive integers, got {shape!r}")
+    _network_class(path, meta)
+    from .validate import check_metadata
+    try:  # the one schema (genviz.backend.validate): types, ranges, finite numbers, names, sampler
+        check_metadata(meta)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+
+
+def _network_class(path: Path, meta: dict):
+    """(family spec, network class) named by the metadata. Raises CheckpointError."""
+    from .registry import get_family
+    spec = get_family(meta["family"])
+    net_name = meta["network"]["class"]
+    try:
+        return spec, spec.network_class(net_name)
+    except (KeyError, TypeError):
+        raise CheckpointError(f"{path}: unknown network class {net_name!r} for a {spec.name} model "
+                              f"(known: {', '.join(spec.networks) or 'none'})") from None
 
 
 def _short(e: Exception) -> str:
     return str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
 
 
-def _build(path: Path, meta: dict, state_dict: dict, device):
-    from .registry import get_family
-    spec = get_family(meta["family"])
+def _build(path: Path, meta: dict, state_dict, device, header: dict | None = None):
+    """Build the network: first on the meta device (``validate.plan_network``: shapes, dtypes and bytes checked
+    against the file's tensors and the free memory, nothing allocated), then for real. ``state_dict`` is a dict
+    or a function returning one (called only once the plan passed); ``header`` the file's name -> (shape, dtype)
+    when known before loading."""
+    from .validate import check_memory, check_weights, plan_network
+    spec, net_cls = _network_class(path, meta)
     net_name = meta["network"]["class"]
     try:
-        net_cls = spec.network_class(net_name)
-    except (KeyError, TypeError):
-        raise CheckpointError(f"{path}: unknown network class {net_name!r} for a {spec.name} model "
-                              f"(known: {', '.join(spec.networks) or 'none'})") from None
+        plan = plan_network(net_cls, meta["network"].get("config", {}))
+        if plan is not None:
+            check_memory(plan.bytes, f"the network ({net_name})")
+            if header is not None:
+                check_weights(plan, header)
+        if callable(state_dict):
+            state_dict = state_dict()
+        if plan is not None and header is None:
+            check_weights(plan, {k: (tuple(v.shape), v.dtype) for k, v in state_dict.items()})
+    except ValueError as e:
+        raise CheckpointError(f"{path}: {e}") from None
     try:
         net = net_cls(**meta["network"].get("config", {}))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, ArithmeticError, AssertionError) as e:
         raise CheckpointError(f"{path}: network config does not fit {net_cls.__name__} ({_short(e)})") from None
     try:
         net.load_state_dict(state_dict, strict=True)
@@ -237,11 +268,18 @@ def load_checkpoint(name_or_path, device: str = "auto"):
     elif path.suffix == ".safetensors":
         meta = _safetensors_metadata(path)
         from safetensors.torch import load_file
+
+        def read() -> dict:
+            try:
+                return load_file(str(path))
+            except Exception as e:
+                raise CheckpointError(f"{path}: weights could not be read ({_short(e)})") from None
+        from .safe_io import safetensors_tensors
         try:
-            sd = load_file(str(path))
-        except Exception as e:
-            raise CheckpointError(f"{path}: weights could not be read ({_short(e)})") from None
-        model = _build(path, meta, sd, dev)
+            header = safetensors_tensors(path)
+        except ValueError as e:
+            raise CheckpointError(f"{path}: {e}") from None
+        model = _build(path, meta, read, dev, header=header)
     elif path.suffix in (".pt", ".pth", ".ckpt"):
         meta = _sidecar_metadata(path)
         sd = _torch_load_safe(path)
@@ -320,9 +358,14 @@ def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
     if not cfg_path.exists():
         raise CheckpointError(f"{folder}: not a diffusers model folder (no config.json or unet/config.json)")
     cfg = _read_json(cfg_path)
+    from .diffusers_export import CLASS_NAME, exported_metadata
+    if cfg.get("_class_name") == CLASS_NAME:  # genviz's own export (genviz export --format diffusers)
+        meta = exported_metadata(cfg_path, cfg)
+        _check_meta(cfg_path, meta)
+        return meta, unet_dir
     if cfg.get("_class_name") != "UNet2DModel":
         raise CheckpointError(f"{folder}: unsupported diffusers model {cfg.get('_class_name')!r} "
-                              "(genviz reads UNet2DModel)")
+                              f"(genviz reads UNet2DModel and its own {CLASS_NAME})")
     weights = unet_dir / "diffusion_pytorch_model.safetensors"
     if weights.exists():
         _check_file(weights, "weights file")
@@ -334,8 +377,11 @@ def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
         if cand.exists():
             sched = _read_json(cand)
             break
-    size = cfg.get("sample_size") or 32  # UNet2DModel's default config has "sample_size": null
-    size = size if isinstance(size, (list, tuple)) else [size, size]
+    from .validate import check_diffusers_config
+    try:  # the one schema: sample_size, channels, schedule numbers, clip_sample a boolean, ...
+        size = check_diffusers_config(cfg, sched)  # "sample_size": null (diffusers' default config) -> 32
+    except ValueError as e:
+        raise CheckpointError(f"{folder}: {e}") from None
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "name": folder.name, "family": "diffusion",
@@ -361,33 +407,57 @@ def _diffusers_metadata(folder: Path) -> tuple[dict, Path]:
 def _load_diffusers(folder: Path, device):
     from .families import DiffusionModel
     meta, unet_dir = _diffusers_metadata(folder)
+    if meta["network"]["class"] == "UNet":  # genviz's own export: its U-Net, no diffusers import, no folder code
+        from .diffusers_export import load_exported
+        return load_exported(unet_dir, meta, device)
     try:
         from diffusers import UNet2DModel  # lazy: ~4 s import
     except ImportError:
         raise CheckpointError(f"{folder}: opening diffusers folders needs the 'diffusers' package "
                               "(pip install diffusers)") from None
+    import inspect
+    import warnings
+
+    from diffusers.utils import logging as dlogging
+
+    from .validate import check_memory, plan_network
+    known = set(inspect.signature(UNet2DModel.__init__).parameters)
+    config = {k: v for k, v in meta["network"]["config"].items() if k in known}  # extra keys: ignored, as diffusers does
     try:
-        # low_cpu_mem_usage=False: without `accelerate` installed, diffusers otherwise warns on every load
-        net = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True, local_files_only=True,
-                                          low_cpu_mem_usage=False)
+        plan = plan_network(UNet2DModel, config)
+        if plan is not None:
+            check_memory(plan.bytes, "the network (UNet2DModel)")
+    except ValueError as e:
+        raise CheckpointError(f"{folder}: {e}") from None
+    level = dlogging.get_verbosity()
+    try:
+        dlogging.set_verbosity_error()  # its notices (unexpected config keys, accelerate) are not the user's business
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # low_cpu_mem_usage=False: without `accelerate` installed, diffusers otherwise warns on every load
+            net = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True, local_files_only=True,
+                                              low_cpu_mem_usage=False)
     except Exception as e:
         raise CheckpointError(f"{folder}: diffusers could not load the UNet ({_short(e)})") from None
+    finally:
+        dlogging.set_verbosity(level)
     try:
         return DiffusionModel(net, meta, device, forward=lambda n, x, t: n(x, t).sample)
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"{folder}: {_short(e)}") from None
 
 
-def list_checkpoints() -> list[CheckpointInfo]:
-    """The bundled checkpoints in ``checkpoints/`` (sorted by name), read from headers only.
+def list_checkpoints(folder=None) -> list[CheckpointInfo]:
+    """The bundled checkpoints in ``checkpoints/`` (or in ``folder``; sorted by name), read from headers only.
 
     A broken entry (unreadable header, bad metadata, a FIFO, a config that is not an object, ...) is listed with
     family ``"broken"`` and the reason in ``error``; it never hides the others.
     """
     out: list[CheckpointInfo] = []
-    if not CHECKPOINT_DIR.is_dir():
+    root = CHECKPOINT_DIR if folder is None else Path(folder)
+    if not root.is_dir():
         return out
-    for p in sorted(CHECKPOINT_DIR.iterdir()):
+    for p in sorted(root.iterdir()):
         try:
             if p.suffix == ".safetensors":
                 meta = _safetensors_metadata(p)

@@ -78,18 +78,12 @@ def load_image(path) -> PIL.Image.Image:
     """Open an image file (any format pillow reads) fully into memory.
 
     Raises:
-        ValueError: the file does not exist or is not a readable image (message names the file).
+        ValueError: the file does not exist, is not a regular file, is not a readable image, or is larger than
+            ``safe_io.MAX_IMAGE_SIDE`` on a side (checked from its header, before decoding or padding); the
+            message names the file.
     """
-    from PIL import Image, UnidentifiedImageError
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{path}: no such image file")
-    try:
-        with Image.open(p) as im:
-            im.load()
-            return im.copy()
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"{path}: not a readable image ({e.__class__.__name__})") from None
+    from .safe_io import open_image
+    return open_image(path)
 
 
 def _convention(model) -> str:
@@ -105,7 +99,9 @@ def _to_pil(image):
     from PIL import Image
     if isinstance(image, (str, Path)):
         return load_image(image)
+    from .safe_io import check_image_size
     if isinstance(image, Image.Image):
+        check_image_size(*image.size, "image")
         return image
     if torch.is_tensor(image):
         image = image.detach().cpu().numpy()
@@ -116,6 +112,7 @@ def _to_pil(image):
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)) or a.size == 0:
         raise ValueError(f"expected an image array (H, W), (H, W, 3|4) or (C, H, W), got shape {a.shape}")
+    check_image_size(a.shape[1], a.shape[0], "image")  # before padding to a square
     if a.dtype != np.uint8:
         a = to_uint8(a.astype(np.float32))
     return Image.fromarray(a)
@@ -247,7 +244,10 @@ class SDEditResult:
 def edit_samplers(model) -> tuple:
     """The samplers ``sdedit`` runs on ``model``: ``SDEDIT_SAMPLERS`` for a diffusion model, ("ddgan",) for a
     denoising diffusion GAN (its traits' sampler kind; ``ddgan_edit``)."""
+    from . import completion
     from .ddgan_edit import EDIT_SAMPLERS, supports
+    if completion.supports(model):  # autoregressive / RBM: clamped completion (``completion.canvas_fill``)
+        return completion.fill_samplers(model)
     return EDIT_SAMPLERS if supports(model) else SDEDIT_SAMPLERS
 
 
@@ -314,7 +314,9 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
     start = time.perf_counter()
     from . import ddgan_edit  # a denoising diffusion GAN: its own T-step chain (ddgan_edit.ddgan_sdedit)
     gan = ddgan_edit.supports(model)
-    if not gan and (getattr(model, "family", None) != "diffusion" or len(getattr(model, "data_shape", ())) != 3):
+    from . import completion  # an autoregressive model or an RBM: clamped completion instead of noising
+    fill = completion.supports(model)
+    if not (gan or fill) and (getattr(model, "family", None) != "diffusion" or len(getattr(model, "data_shape", ())) != 3):
         raise ValueError(f"SDEdit needs a diffusion model on images, got {getattr(model, 'name', model)!r}")
     if sampler not in edit_samplers(model):
         raise ValueError(f"sampler must be one of {', '.join(edit_samplers(model))}, got {sampler!r}")
@@ -333,7 +335,7 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
         raise ValueError(f"eta must be >= 0, got {eta}")
     if guidance < 0 or (guidance > 0 and (guide_classifier is None or gan)):
         raise ValueError("guidance must be >= 0 and needs a guide_classifier (and a diffusion model)")
-    T = model.num_train_timesteps
+    T = 1 if fill else model.num_train_timesteps  # fill: t0 is the fraction of the raster order redrawn
     t_start = t0_to_timestep(t0, T)
     shape = tuple(model.data_shape)
     if torch.is_tensor(strokes) and tuple(strokes.shape) == shape:
@@ -348,6 +350,8 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
             m = mask.detach().float().cpu().clamp(0, 1)
         else:
             m = mask_to_model(mask, model)
+    if fill:
+        return completion.canvas_fill(model, y, t0=t0, n=n, seed=seed, mask=m, steps=steps, callback=callback)
     if gan:
         return ddgan_edit.ddgan_sdedit(model, y, t0=t0, n=n, seed=seed, mask=m, ilvr=ilvr, ilvr_stop=ilvr_stop,
                                        callback=callback)

@@ -326,6 +326,8 @@ def latent_space(model, steps: int | None = None) -> LatentSpace:
     """
     if model.traits.eps:
         return DDIMLatent(model, steps=steps)
+    if callable(getattr(model, "latent_space", None)):  # a family with its own spaces (GLF: noise ε or latent z)
+        return model.latent_space()
     if callable(getattr(model, "decode", None)):
         return DecoderLatent(model)
     raise ValueError(f"{model.name}: a {model.family} model has no latent to interpolate in "
@@ -346,7 +348,7 @@ def load_image(spec: str, data_shape: Sequence[int], data_range=(-1.0, 1.0), mod
         import os
 
         from .conditioning import image_to_model
-        if not os.path.isfile(spec):
+        if not os.path.exists(spec):
             raise ValueError(f"{spec}: no such image file")
         return image_to_model(spec, model)[None]
     if len(data_shape) != 3 or data_shape[0] not in (1, 3):
@@ -368,15 +370,11 @@ def load_image(spec: str, data_shape: Sequence[int], data_range=(-1.0, 1.0), mod
             arr = np.asarray(Image.fromarray(imgs[k]).resize((w, h), Image.Resampling.LANCZOS), np.float32) / 255.0
         u = np.repeat(arr[None], c, axis=0)
     else:
-        from PIL import Image, UnidentifiedImageError
-        try:
-            with Image.open(spec) as opened:
-                im = opened.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.LANCZOS)
-                arr = np.asarray(im, np.float32) / 255.0
-        except FileNotFoundError:
-            raise ValueError(f"{spec}: no such image file") from None
-        except (UnidentifiedImageError, OSError) as e:
-            raise ValueError(f"{spec}: not a readable image ({e})") from None
+        from PIL import Image
+
+        from .safe_io import open_image
+        im = open_image(spec).convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.LANCZOS)
+        arr = np.asarray(im, np.float32) / 255.0
         u = arr[None] if c == 1 else arr.transpose(2, 0, 1)
     x = torch.from_numpy(np.ascontiguousarray(u)).float()[None]
     return x * (hi - lo) + lo

@@ -1,7 +1,8 @@
-"""Sample-quality figures for digit models, measured with the bundled digit classifier.
+"""Sample-quality figures for image models, measured with their data set's bundled classifier
+(``judges.JUDGES``: ``mnist-classifier`` for digits, ``emoji-classifier`` for the colour emoji data).
 
 - confident share: fraction of samples whose top class probability is >= 0.9;
-- class histogram: counts of the classifier's argmax over the ten digits;
+- class histogram: counts of the classifier's argmax over its classes (ten digits, nine emoji categories);
 - Fréchet distance (Heusel et al. 2017, Eq. 6 — FID's formula) between Gaussian fits of the
   classifier's penultimate features of the samples and of held-out real digits:
   ‖μ_1 − μ_2‖² + tr(Σ_1 + Σ_2 − 2 (Σ_1 Σ_2)^{1/2}).
@@ -19,8 +20,16 @@ if TYPE_CHECKING:
 
 
 def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
-    """Fréchet distance between Gaussian fits of two feature sets (N1, F) and (N2, F); >= 0."""
+    """Fréchet distance between Gaussian fits of two feature sets (N1, F) and (N2, F); >= 0.
+
+    Raises:
+        ValueError: a set with fewer than 2 samples (its covariance is undefined) or non-finite features.
+    """
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    if min(len(f1), len(f2)) < 2:
+        raise ValueError(f"a Fréchet distance needs at least 2 samples per set, got {min(len(f1), len(f2))}")
+    if not (np.isfinite(f1).all() and np.isfinite(f2).all()):
+        raise ValueError("a Fréchet distance needs finite features (the samples hold NaN or inf)")
     mu1, mu2 = f1.mean(0), f2.mean(0)
     s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
     # tr((S1 S2)^{1/2}) via the eigenvalues of sqrt(S1) S2 sqrt(S1), which are real and >= 0
@@ -36,7 +45,7 @@ _REFERENCE: weakref.WeakKeyDictionary[ClassifierModel, tuple[np.ndarray, float]]
 
 
 def _features(classifier, x: torch.Tensor, batch: int = 250):
-    """(probs (N, K) CPU tensor, features (N, F) numpy) of ``classifier`` on x (N, 1, 28, 28) in [-1, 1]."""
+    """(probs (N, K) CPU tensor, features (N, F) numpy) of ``classifier`` on x (N, C, H, W) in [-1, 1]."""
     ps, fs = [], []
     for i in range(0, len(x), batch):
         xb = x[i:i + batch].to(classifier.device, torch.float32)
@@ -47,13 +56,15 @@ def _features(classifier, x: torch.Tensor, batch: int = 250):
 
 @torch.inference_mode()
 def reference_features(classifier):
-    """Features (1000, F) of the 1,000 held-out digits of resources/mnist10k.npz and the Fréchet distance
-    between them and 1,000 training digits (the floor a model's samples are compared against), computed once
-    per loaded classifier."""
+    """Features (M, F) of the held-out split of the classifier's data set (``judges.real_images``: the 1,000
+    held-out digits of resources/mnist10k.npz, the 380 held-out emoji of resources/emoji32.npz) and the
+    Fréchet distance between them and as many training images (the floor a model's samples are compared
+    against), computed once per loaded classifier."""
     if classifier not in _REFERENCE:
-        from .data import load_mnist, to_model_space
-        _, f_ref = _features(classifier, to_model_space(load_mnist("test")[0]))
-        _, f_train = _features(classifier, to_model_space(load_mnist("train")[0][:len(f_ref)]))
+        from .judges import real_images
+        ds = getattr(classifier, "dataset", None) or "mnist"
+        _, f_ref = _features(classifier, real_images(ds, "test"))
+        _, f_train = _features(classifier, real_images(ds, "train", len(f_ref)))
         _REFERENCE[classifier] = (f_ref, frechet_distance(f_train, f_ref))
     return _REFERENCE[classifier]
 
@@ -61,31 +72,33 @@ def reference_features(classifier):
 @torch.inference_mode()
 def digit_report(samples: torch.Tensor, classifier, reference: torch.Tensor | None = None,
                  threshold: float = 0.9, batch: int = 250) -> dict:
-    """Judge digit samples with the digit classifier.
+    """Judge samples with their data set's classifier (digits, emoji categories: ``judges.JUDGES``).
 
     Args:
-        samples: (N, 1, 28, 28) in model space [-1, 1].
-        classifier: a loaded ``ClassifierModel`` (``load_checkpoint("mnist-classifier")``).
+        samples: (N, *classifier.data_shape) in model space [-1, 1], e.g. (N, 1, 28, 28) digits.
+        classifier: a loaded ``ClassifierModel`` (``load_checkpoint("mnist-classifier")``,
+            ``"emoji-classifier"``).
         reference: (M, 1, 28, 28) real digits in [-1, 1] for the Fréchet distance (default: the 1,000
             held-out digits of resources/mnist10k.npz).
     Returns:
-        dict with ``n``, ``confident_share`` (in [0, 1]), ``class_histogram`` (10 ints),
-        ``mean_max_prob``, ``frechet_distance`` and ``frechet_distance_real_vs_real`` (held-out vs 1,000
-        training digits: the floor to compare against).
+        dict with ``n``, ``confident_share`` (in [0, 1]), ``class_histogram`` (K ints, one per class),
+        ``mean_max_prob``, ``frechet_distance`` and ``frechet_distance_real_vs_real`` (held-out vs as many
+        training images: the floor to compare against).
     """
     p, f = _features(classifier, samples, batch)
     if reference is None:
         f_ref, floor = reference_features(classifier)
     else:
-        from .data import load_mnist, to_model_space
+        from .judges import real_images
         _, f_ref = _features(classifier, reference, batch)
-        _, f_train = _features(classifier, to_model_space(load_mnist("train")[0][:len(reference)]), batch)
+        ds = getattr(classifier, "dataset", None) or "mnist"
+        _, f_train = _features(classifier, real_images(ds, "train", len(reference)), batch)
         floor = frechet_distance(f_train, f_ref)
     top = p.max(1)
     return {
         "n": int(len(samples)),
         "confident_share": float((top.values >= threshold).float().mean()),
-        "class_histogram": torch.bincount(top.indices, minlength=10).tolist(),
+        "class_histogram": torch.bincount(top.indices, minlength=p.shape[1]).tolist(),
         "mean_max_prob": float(top.values.mean()),
         "frechet_distance": frechet_distance(f, f_ref),
         "frechet_distance_real_vs_real": floor,

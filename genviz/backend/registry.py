@@ -129,7 +129,8 @@ def family_names() -> tuple:
 
 
 # Modules whose import registers families (each calls ``register_family``). A new family adds its module here.
-FAMILY_MODULES = ("genviz.backend.families", "genviz.backend.ddgan", "genviz.backend.toy_ddgan")
+FAMILY_MODULES = ("genviz.backend.families", "genviz.backend.ddgan", "genviz.backend.toy_ddgan", "genviz.backend.glf",
+                  "genviz.backend.vaebm", "genviz.backend.autoregressive", "genviz.backend.rbm")
 
 
 def _load_builtin() -> None:

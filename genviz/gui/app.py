@@ -86,7 +86,7 @@ def initial_view(checkpoint, panel, screenshot=None, probe=None) -> tuple[str, b
 
 def run_gui(checkpoint: str | None = None, panel: str | None = None, device: str = "auto",
             screenshot: str | None = None, probe: str | None = None, preset: str | None = None,
-            session: str | None = None) -> int:
+            session: str | None = None, server: str | None = None, token: str | None = None) -> int:
     """Open the main window, load ``checkpoint`` (default ``mnist-ddpm``) and run the event loop.
 
     Args:
@@ -103,6 +103,8 @@ def run_gui(checkpoint: str | None = None, panel: str | None = None, device: str
         preset: open this demo preset (``genviz presets`` lists them) instead of ``checkpoint``/``panel``;
             with ``screenshot``, the PNG is taken after the preset has run.
         session: open this saved ``.genviz`` session instead.
+        server, token: connect to this genviz server first (``genviz serve``; ``GENVIZ_TOKEN`` when no token) and
+            load ``checkpoint`` from it (``genviz.gui.remote_connect``).
     Returns:
         0, or 1 when ``screenshot`` is set and the checkpoint could not be loaded, or the preset or session
         cannot be opened (after printing ``genviz: error: ...`` to stderr).
@@ -194,6 +196,9 @@ def run_gui(checkpoint: str | None = None, panel: str | None = None, device: str
         QTimer.singleShot(0, lambda: win.demo.apply_preset(preset_data, on_done=mark_ready))
     elif session is not None:
         QTimer.singleShot(0, lambda: win.demo.open_session(session, on_done=mark_ready))
+    elif server:
+        QTimer.singleShot(0, lambda: win.remote.connect_to(server, token,
+                                                           on_done=lambda: win.load(checkpoint or DEFAULT_CHECKPOINT)))
     else:
         QTimer.singleShot(0, lambda: win.load(checkpoint or DEFAULT_CHECKPOINT))
     loop.exec()

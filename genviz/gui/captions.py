@@ -25,25 +25,29 @@ def _words(sampler: str, fallback: str) -> str:
 EARLY_SHARE = 0.25  # before this share of the chain, the judged image is still mostly noise
 
 
-def _guess(probs, selected: int, index: int = 1, total: int = 1) -> str:
-    """The digit classifier's belief about sample ``selected``, worded no stronger than it can support: a
+def _guess(probs, selected: int, index: int = 1, total: int = 1, classes=None) -> str:
+    """The classifier's belief about sample ``selected``, worded no stronger than it can support: a
     classifier's confidence on an image that is still mostly noise (record 0, or the first ``EARLY_SHARE`` of
-    the chain) says nothing about the digit, so it is reported as a guess with that caveat."""
+    the chain) says nothing about the class, so it is reported as a guess with that caveat. ``classes``: the
+    class names (None: the ten digits); other names than digits are worded as categories ("Food & Drink")."""
     if probs is None or selected >= len(probs) or index <= 0:
         return ""
     p = np.asarray(probs[selected], float)
     k = int(np.argmax(p))
+    digits = classes is None or list(classes) == [str(i) for i in range(10)]
+    name, what = (k, "digit") if digits else (f"“{classes[k]}”", "category")
     if index < EARLY_SHARE * total:
-        return (f" The digit classifier's top guess for sample #{selected} is {k}, but on an image this noisy its "
-                "confidence means little.")
+        return (f" The {what} classifier's top guess for sample #{selected} is {name}, but on an image this noisy "
+                "its confidence means little.")
     if p[k] >= 0.9:
-        return f" Sample #{selected} already looks like a {k} to the digit classifier ({p[k]:.0%} sure)."
+        return f" Sample #{selected} already looks like {'a ' if digits else ''}{name} to the {what} classifier ({p[k]:.0%} sure)."
     if p[k] >= 0.5:
-        return f" Sample #{selected} might become a {k} ({p[k]:.0%})."
-    return f" The classifier cannot yet tell which digit sample #{selected} will be."
+        return f" Sample #{selected} might become {'a ' if digits else ''}{name} ({p[k]:.0%})."
+    return f" The classifier cannot yet tell which {what} sample #{selected} will be."
 
 
-def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> str:
+def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0, classes=None,
+                  noun: str = "a digit") -> str:
     """One or two sentences about the chain panel's shown record.
 
     Args:
@@ -51,6 +55,8 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
         branch: the shown ``Branch`` (sampler, total_steps, done, parent, start).
         family: the model family ("diffusion", "ebm", "score").
         selected: the selected sample, whose digit belief is described.
+        classes: the chain classifier's class names (None: digits); ``noun``: what a chain ends as ("a digit",
+            "an emoji", "an image").
     """
     if rec is None or branch is None:
         return "No chain yet: press Run to watch the model make samples, or Step to go one step at a time."
@@ -58,17 +64,21 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
     k = rec.index
     branch_note = (f" This is branch {branch.number}, which left branch {branch.parent} at step {branch.start}."
                    if branch.parent is not None else "")
+    from .captions_fill import chain_words  # one pixel / one Gibbs sweep per step: their own words
+    own = chain_words(rec, branch, selected)
+    if own is not None:
+        return own + branch_note
     if not _moves_by_drift(branch.sampler):  # denoising-type: each step predicts the clean sample
         if k == 0:
             return (f"Step 0 of {total}: pure random noise. At every step the model removes a little of it; "
-                    f"after {total} steps a digit remains." + branch_note)
+                    f"after {total} steps {noun} remains." + branch_note)
         what = _words(branch.sampler, "removed a little noise")
         if k >= total:
             return (f"Finished: {total} steps turned noise into images. Scrub back to see when each one took "
-                    f"shape, or branch from an earlier step to try another path." + _guess(rec.probs, selected, k, total)
+                    f"shape, or branch from an earlier step to try another path." + _guess(rec.probs, selected, k, total, classes)
                     + branch_note)
         return (f"Step {k} of {total}: the model {what}. The right image is its current guess of the final "
-                f"result (x̂₀)." + _guess(rec.probs, selected, k, total) + branch_note)
+                f"result (x̂₀)." + _guess(rec.probs, selected, k, total, classes) + branch_note)
     # Langevin-type
     if k == 0:
         return (f"Step 0 of {total}: the samples start as random noise. At every step each one moves downhill "
@@ -91,7 +101,7 @@ def chain_caption(rec, branch, family: str = "diffusion", selected: int = 0) -> 
         parts.append(f"Noise level {rec.level + 1} (σ = {rec.sigma:.3g}).")
     if k >= total:
         parts.append("Finished.")
-    return " ".join(parts) + _guess(rec.probs, selected, k, total) + branch_note
+    return " ".join(parts) + _guess(rec.probs, selected, k, total, classes) + branch_note
 
 
 INTERP_WORDS = {
@@ -119,8 +129,13 @@ def interpolation_caption(status: str, method: str, t: float, frames: int, grid:
     return text
 
 
-def canvas_caption(t0: float, busy: bool, n_candidates: int, current: int, blank: bool, guided: bool = False) -> str:
-    """Plain words for the canvas: what generation does at this t0 and what the staging area holds."""
+def canvas_caption(t0: float, busy: bool, n_candidates: int, current: int, blank: bool, guided: bool = False,
+                   colour: bool = False) -> str:
+    """Plain words for the canvas: what generation does at this t0 and what the staging area holds (``colour``:
+    a colour model, painted with the palette)."""
+    if blank and colour:
+        return ("Paint with the mouse in colour (the palette, Fill, Pick), then press Generate: the model turns your "
+                "strokes into a picture like the ones it learned from.")
     if blank:
         return "Draw a digit with the mouse (white on black), then press Generate: the model turns it into handwriting."
     keep = ("keeps most of your strokes" if t0 < 0.5 else "keeps the rough shape of your drawing" if t0 < 0.85

@@ -11,8 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backend.imaging import to_uint8
-from .chain_state import Branch, ChainState, Record
-from .history import HistoryBlocks
+from .chain_state import EXTRA_KEYS, Branch, ChainState, Record
+from .history import (
+    EXACT_BYTES,
+    KEYFRAME_BYTES,
+    PREVIEW_BYTES,
+    HistoryBlocks,
+    keyframe_every,
+    preview_factor,
+    shrink_u8,
+)
 
 CLASSIFIER_NAME = "mnist-classifier"
 
@@ -23,7 +31,8 @@ class LoadedModel:
 
     Attributes:
         model: the backend model (DiffusionModel, ClassifierModel, ...).
-        classifier: the bundled digit classifier for MNIST diffusion models, else None.
+        classifier: the data set's bundled classifier (``backend.judges``; digits for MNIST, categories for
+            emoji) for image models with a chain sampler, else None.
         samplers: the SamplerSpecs that run on the model.
         devices: device choices available on this machine ("auto", "cpu", "cuda", "mps").
         note: extra information for the status bar (e.g. why there is no classifier).
@@ -71,22 +80,27 @@ def available_devices() -> list[str]:
 
 
 def load_model(name_or_path: str, device: str = "auto") -> LoadedModel:
-    """Load a checkpoint and, for MNIST image models with a chain sampler, the bundled digit classifier."""
+    """Load a checkpoint and, for image models with a chain sampler whose data set has a bundled judge
+    (``backend.judges.JUDGES``: the digit classifier for MNIST, the category classifier for emoji), that
+    classifier."""
     configure_torch()
     from genviz.backend import list_checkpoints, load_checkpoint, samplers_for
+    from genviz.backend.judges import JUDGES
     model = load_checkpoint(name_or_path, device=device)
     classifier, note = None, ""
     from genviz.panels import get_panel
-    if model.dataset == "mnist" and get_panel("chain").supports(model):
-        if any(i.name == CLASSIFIER_NAME for i in list_checkpoints()):
+    judges = JUDGES.get(model.dataset or "")
+    if judges is not None and tuple(model.data_shape) == judges.shape and get_panel("chain").supports(model):
+        name = judges.classifier
+        if any(i.name == name for i in list_checkpoints()):
             try:
-                clf = load_checkpoint(CLASSIFIER_NAME, device=str(model.device))
+                clf = load_checkpoint(name, device=str(model.device))
                 if clf.traits.classifier and tuple(clf.data_shape) == tuple(model.data_shape):
                     classifier = clf
             except Exception as e:  # the chain works without it
-                note = f"digit classifier not loaded: {e}"
+                note = f"{judges.what} classifier not loaded: {e}"
         else:
-            note = f"no bundled {CLASSIFIER_NAME} checkpoint: the digit probabilities are hidden"
+            note = f"no bundled {name} checkpoint: the {judges.what} probabilities are hidden"
     return LoadedModel(model, classifier, samplers_for(model), available_devices(), note)
 
 
@@ -116,6 +130,9 @@ class ChainRunner:
         self._since_clf = 0       # steps since the classifier last ran
         self._unjudged: list = []  # (branch, record) the classifier skipped while running, newest last
         self.blocks = HistoryBlocks()  # every record's arrays live in preallocated blocks (no fragmentation)
+        self.keyframe_bytes = KEYFRAME_BYTES  # the bounded history's budgets per record (gui.history)
+        self.exact_bytes = EXACT_BYTES
+        self.preview_bytes = PREVIEW_BYTES
 
     # ---- model -----------------------------------------------------------------------------------
     def set_model(self, loaded: LoadedModel | None) -> None:
@@ -136,8 +153,23 @@ class ChainRunner:
         return str(self.model.device)
 
     # ---- records ---------------------------------------------------------------------------------
-    def _u8(self, v):
-        return to_uint8(self.model.to_unit(v.detach().float()).cpu().numpy())
+    def _u8(self, v, factor: int = 1):
+        return shrink_u8(to_uint8(self.model.to_unit(v.detach().float()).cpu().numpy()), factor)
+
+    @staticmethod
+    def bounded(grid: str, rec) -> bool:
+        """Whether a chain keeps only keyframes and (maybe shrunk) previews: denoising chains on a timestep
+        grid, whose replay from a keyframe's x and generator state is exact. Langevin-type chains (a branch
+        re-bases their step schedule) and diffusers schedulers (a history beyond x) keep every exact state."""
+        return grid == "timesteps" and getattr(rec, "state", None) is None and rec.x.dim() == 4
+
+    def policy(self, grid: str, rec) -> tuple[int, int]:
+        """(records between exact keyframes, preview shrink factor) for a chain whose records look like
+        ``rec`` (``history.keyframe_every`` / ``preview_factor``; (1, 1) when not ``bounded``)."""
+        if not self.bounded(grid, rec):
+            return 1, 1
+        return (keyframe_every(rec.x.numel() * 4, self.keyframe_bytes, self.exact_bytes),
+                preview_factor(tuple(rec.x.shape), self.preview_bytes))
 
     def _want_probs(self, last: bool) -> bool:
         """Whether to run the digit classifier on this record: always for single steps and the last record;
@@ -149,16 +181,18 @@ class ChainRunner:
             return True
         return self._clf_s <= self.CLASSIFIER_BUDGET * self._step_s * (self._since_clf + 1)
 
-    def convert(self, rec, offset: int = 0, classify: bool = True) -> Record:
-        """Compact copy of a backend ChainStep: CPU float32 x, uint8 previews, float stats, classifier
-        probabilities (of x0_hat, or of x for samplers that make no prediction) and, for Langevin-type
-        samplers, the drift and noise terms as signed previews with their per-sample norms."""
+    def convert(self, rec, offset: int = 0, classify: bool = True, keyframe: bool = True, rng=None,
+                factor: int = 1) -> Record:
+        """Compact copy of a backend ChainStep: CPU float32 x (at a ``keyframe`` only, with the generator's
+        state ``rng``), uint8 previews (shrunk by ``factor``), float stats, classifier probabilities (of x0_hat,
+        or of x for samplers that make no prediction) and, for Langevin-type samplers, the drift and noise terms
+        as signed previews with their per-sample norms."""
         import torch
         put = self.blocks.put
-        x = put(rec.x.detach().to("cpu", torch.float32))
+        x = put(rec.x.detach().to("cpu", torch.float32)) if keyframe else None
         x0_u8 = probs = eps_norm = None
         if rec.x0_hat is not None:
-            x0_u8 = put(self._u8(rec.x0_hat))
+            x0_u8 = put(self._u8(rec.x0_hat, factor))
         judged = rec.x0_hat if rec.x0_hat is not None else (rec.x if rec.t is None else None)
         if classify and self.classifier is not None and judged is not None:  # Langevin states (t None) as they are
             t0 = time.perf_counter()
@@ -175,16 +209,19 @@ class ChainRunner:
 
         x_norm = mean("x_norm")
         if x_norm is None:
-            x_norm = float(x.flatten(1).norm(dim=1).mean())
+            x_norm = float(rec.x.detach().float().flatten(1).norm(dim=1).mean())
         eps_norm = mean("eps_norm")
         t = None if rec.t is None else int(rec.t)
         t_next = None if rec.t_next is None else int(rec.t_next)
         sigma = float(rec.sigma) if rec.sigma is not None else float("nan")
         out = Record(index=offset + int(rec.index), t=t, t_next=t_next, sigma=sigma, x=x,
-                     x_u8=put(self._u8(rec.x)), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs,
+                     x_u8=put(self._u8(rec.x, factor)), x0_u8=x0_u8, x_norm=x_norm, eps_norm=eps_norm, probs=probs,
                      energy=mean("energy"), grad_norm=mean("grad_norm"), accept=mean("accept"),
-                     level=None if rec.level is None else int(rec.level))
-        if rec.drift is not None and x.dim() == 4:
+                     level=None if rec.level is None else int(rec.level), state=getattr(rec, "state", None),
+                     rng=rng if keyframe else None)
+        for key in EXTRA_KEYS.intersection(stats):  # a sampler's own per-sample figures (its plot_keys)
+            out.extra[key] = torch.as_tensor(stats[key]).detach().float().cpu().reshape(-1).numpy()
+        if rec.drift is not None and rec.x.dim() == 4:
             drift = rec.drift.detach().to("cpu", torch.float32)
             noise = (rec.noise.detach().to("cpu", torch.float32) if rec.noise is not None
                      else torch.zeros_like(drift))
@@ -226,12 +263,17 @@ class ChainRunner:
             ts = make_timesteps(self.model.num_train_timesteps, int(steps), params.get("timestep_spacing", "leading"))
         else:
             ts = list(range(int(steps) - 1, -1, -1))
-        gen = iter(self._chain(sampler, grid, ts, params, n=int(n), seed=int(seed)))
-        first = self.convert(next(gen))
+        import torch
+        g = torch.Generator().manual_seed(int(seed))  # what chain(seed=seed) would draw from; keyframes save it
+        gen = iter(self._chain(sampler, grid, ts, params, n=int(n), seed=int(seed), generator=g))
+        first_rec = next(gen)
+        if first_rec.state is not None:  # a diffusers scheduler: one record per network call (Heun: 2·steps − 1)
+            ts = list(range(int(first_rec.steps) - 1, -1, -1))
+        first = self.convert(first_rec, rng=g.get_state(), factor=self.policy(grid, first_rec)[1])
         self.state.clear(keep_undo=True)  # a Reset: the old branches stay for one undo
         self._unjudged.clear()
-        b = Branch(number=1, sampler=sampler, params=dict(params), seed=int(seed), n=int(n), timesteps=ts,
-                   grid=grid, records=[first], gen=gen)
+        b = Branch(number=1, sampler=sampler, params=dict(params), seed=int(seed), n=int(n), timesteps=ts, steps=int(steps),
+                   grid=grid, records=[first], gen=gen, rng=g)
         self.state.add_branch(b)
         return b
 
@@ -252,30 +294,69 @@ class ChainRunner:
             raise ValueError(f"cannot branch a {source.grid}-grid chain ({source.sampler}) into {sampler}: "
                              "pick a sampler of the same kind")
         src = hist[position]
+        x_src = self.exact_x(source, position)  # kept, or replayed from the nearest keyframe
         params = dict(params)
-        gen = iter(self._chain(sampler, grid, rest, params, x_init=src.x, seed=int(seed)))
-        first = self.convert(next(gen), offset=position)
+        resume = {"resume": src.state} if src.state is not None else {}  # a scheduler's history, restored exactly
+        import torch
+        g = torch.Generator().manual_seed(int(seed))
+        torch.randn(tuple(x_src.shape), generator=g)  # the draw chain(seed=seed, x_init=...) skips, skipped here
+        gen = iter(self._chain(sampler, grid, rest, params, x_init=x_src, seed=int(seed), generator=g, **resume))
+        first_rec = next(gen)
+        first = self.convert(first_rec, offset=position, rng=g.get_state(), factor=self.policy(grid, first_rec)[1])
         # the branch point is the same state: keep the prediction that led to it for display
         first.t, first.x0_u8, first.eps_norm, first.probs = src.t, src.x0_u8, src.eps_norm, src.probs
         with self.state.lock:
             b = Branch(number=len(self.state.branches) + 1, sampler=sampler, params=params, seed=int(seed),
-                       n=int(src.x.shape[0]), timesteps=list(source.timesteps), grid=grid, start=position,
-                       parent=source.number, prefix=hist[:position], records=[first], gen=gen)
+                       n=int(x_src.shape[0]), timesteps=list(source.timesteps), grid=grid, start=position,
+                       parent=source.number, prefix=hist[:position], records=[first], gen=gen, rng=g)
             self.state.add_branch(b)
         return b
+
+    def exact_x(self, branch: Branch, position: int):
+        """The exact state (N, *data_shape) float32 CPU tensor at global record ``position`` of ``branch``: the
+        kept one at a keyframe, else replayed from the nearest earlier keyframe of the branch that recorded
+        it (its x and its generator's state), bit-identical to the state the chain had (engine thread).
+
+        Raises:
+            ValueError: ``position`` is not recorded in ``branch``.
+        """
+        import torch
+        hist = branch.history()
+        if not 0 <= position < len(hist):
+            raise ValueError(f"step {position} is not recorded in branch {branch.number}")
+        rec = hist[position]
+        if rec.x is not None:
+            return rec.x
+        owner = branch
+        while position < owner.start and owner.parent is not None:  # a prefix record: replay its own branch
+            owner = self.state.branches[owner.parent - 1]
+        own = owner.history()
+        j = position
+        while own[j].x is None:
+            j -= 1
+        key = own[j]
+        g = torch.Generator()
+        g.set_state(key.rng)
+        resume = {"resume": key.state} if key.state is not None else {}
+        gen = iter(self._chain(owner.sampler, owner.grid, owner.timesteps[j:], owner.params, x_init=key.x,
+                               generator=g, **resume))
+        r = next(gen)
+        for _ in range(position - j):
+            r = next(gen)
+        return r.x.detach().to("cpu", torch.float32)
 
     # ---- Engine stepper protocol -----------------------------------------------------------------
     def wants_step(self) -> bool:
         """True when the active branch should advance now."""
         return self.model is not None and self.state.wants_step()
 
-    def _divergence(self, r: Record, b: Branch) -> str | None:
-        """A one-line message when a denoising chain's state has left the data's domain, else None
-        (``samplers.denoising.divergence``). Langevin-type samplers have their own guard (``max_norm``)."""
+    def _divergence(self, x, index: int, b: Branch) -> str | None:
+        """A one-line message when a denoising chain's state ``x`` (record ``index``) has left the data's domain,
+        else None (``samplers.denoising.divergence``). Langevin-type samplers have their own guard (``max_norm``)."""
         if b.grid != "timesteps":
             return None
         from genviz.backend.samplers.denoising import divergence
-        return divergence(r.x, self.model.data_range, r.index, b.params.get("clip_sample"))
+        return divergence(x, self.model.data_range, index, b.params.get("clip_sample"))
 
     def has_idle_work(self) -> bool:
         """True when records wait for the classifier and no chain is running (cheap; engine thread)."""
@@ -293,6 +374,8 @@ class ChainRunner:
                 continue
             if r.x0_u8 is not None:
                 x = self.model.from_unit(torch.from_numpy(r.x0_u8).float() / 255)
+                if x.shape[-1] != self.model.data_shape[-1]:  # a shrunk preview (gui.history): back to size
+                    x = torch.nn.functional.interpolate(x, size=tuple(self.model.data_shape[-2:]), mode="nearest")
             else:
                 x = r.x
             probs = self.classifier.probs(x.to(self.classifier.device)).float().cpu().numpy()
@@ -312,7 +395,11 @@ class ChainRunner:
             rec = next(b.gen)
             dt = time.perf_counter() - t0
             self._step_s = dt if self._step_s is None else 0.8 * self._step_s + 0.2 * dt
-            r = self.convert(rec, offset=b.start, classify=self._want_probs(b.start + rec.index >= b.total_steps))
+            k, f = self.policy(b.grid, rec)
+            index = b.start + rec.index
+            keep = k == 1 or index % k == 0 or index >= b.total_steps
+            r = self.convert(rec, offset=b.start, classify=self._want_probs(index >= b.total_steps), keyframe=keep,
+                             rng=b.rng.get_state() if keep and b.rng is not None else None, factor=f)
         except StopIteration:
             b.gen = None
             self.state.finish(b)
@@ -322,7 +409,7 @@ class ChainRunner:
             b.gen = None
             self.state.fail(f"chain step failed: {error_text(e)}")
             return
-        problem = self._divergence(r, b)
+        problem = self._divergence(rec.x, r.index, b)
         last = r.index >= b.total_steps or problem is not None
         if last:
             b.gen = None

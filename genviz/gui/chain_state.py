@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+# per-sample figures a sampler may put in ``ChainStep.stats`` for its ``plot_keys``, kept in ``Record.extra``
+# (the autoregressive sampler's p(next pixel = 1) and running −log p); ``widgets.plots.SERIES`` titles them
+EXTRA_KEYS = frozenset(("p_next", "nll"))
+
 
 @dataclass
 class Record:
@@ -24,7 +28,9 @@ class Record:
         t: timestep the network was evaluated at (for record 0, the timestep of the initial state).
         t_next: timestep of the state ``x`` (-1 = clean data).
         sigma: noise level of ``x``.
-        x: (N, *data_shape) float32 CPU tensor, the exact state (needed to branch from this record).
+        x: (N, *data_shape) float32 CPU tensor, the exact state (needed to branch from this record), kept at
+            keyframes only (``history.keyframe_every``; always a branch's first record); None elsewhere, where
+            ``ChainRunner.exact_x`` rebuilds it by replaying from the nearest keyframe.
         x_u8: (N, C, H, W) uint8 preview of ``x`` in [0, 255].
         x0_u8: (N, C, H, W) uint8 preview of the predicted clean sample, or None (record 0).
         x_norm: mean over the batch of ||x_t||.
@@ -38,6 +44,10 @@ class Record:
             samplers; None otherwise), mapped so that 128 is zero and, per sample, the larger of the two
             terms' max |value| reaches 0 or 255 -- the two are drawn on one scale and compare by eye.
         drift_norms, noise_norms: (N,) float arrays, ||drift|| and ||noise|| of every sample.
+        state: the backend record's ``state`` (a diffusers scheduler's history), what a branch from here resumes.
+        rng: at a keyframe, the chain's generator state right after this record (what a replay continues from).
+        extra: per-sample figures of a sampler's own ``plot_keys`` (the autoregressive ``p_next``, ``nll``):
+            key -> (N,) float array; the plots show the selected sample's value.
     """
 
     index: int
@@ -58,6 +68,9 @@ class Record:
     noise_u8: np.ndarray | None = None
     drift_norms: np.ndarray | None = None
     noise_norms: np.ndarray | None = None
+    state: Any = None
+    rng: Any = None
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Branch:
     n: int
     timesteps: list
     grid: str = "timesteps"
+    steps: int | None = None  # the steps it was started with, where records differ (a Heun scheduler: 2·steps − 1)
     start: int = 0
     parent: int | None = None
     prefix: list = field(default_factory=list)
@@ -86,6 +100,7 @@ class Branch:
     done: bool = False
     stopped: bool = False
     gen: Any = None  # the backend chain generator; touched by the engine thread only
+    rng: Any = None  # the chain's torch.Generator (keyframes save its state); engine thread only
     revision: int = 0  # bumped when records already shown change (the classifier filled in skipped steps)
 
     @property

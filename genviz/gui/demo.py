@@ -33,12 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..presets import PresetError, list_presets
+from ..sessions import SESSION_FORMAT, SESSION_VERSION
 from .presentation import HINT, Presenter
 from .thumbnails import THUMB_SIZE, thumbnail_path
 from .widgets.overlay import BusyOverlay
 
-SESSION_FORMAT = "genviz-session"
-SESSION_VERSION = 1
 SESSION_FILTER = "genviz sessions (*.genviz);;All files (*)"
 
 
@@ -245,27 +244,22 @@ class DemoController:
         path = Path(path)
         if path.suffix != ".genviz":
             path = path.with_suffix(".genviz")
-        path.write_text(json.dumps(self.session_dict(), indent=2))
+        tmp = path.with_name(path.name + ".tmp")  # atomically: a failed write never leaves half a session
+        tmp.write_text(json.dumps(self.session_dict(), indent=2))
+        tmp.replace(path)
         return path
 
     @staticmethod
     def read_session(path: str | Path) -> dict:
-        """Read and check a session file. Raises ``ValueError`` with a message naming the file."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ValueError(f"{path.name}: not a readable session file ({e})") from None
-        if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
-            raise ValueError(f"{path.name}: not a genviz session (format {data.get('format') if isinstance(data, dict) else None!r})")
-        if int(data.get("version", 0)) > SESSION_VERSION:
-            raise ValueError(f"{path.name}: session version {data.get('version')} is newer than this genviz")
-        if "checkpoint" not in data or not isinstance(data.get("panels"), dict):
-            raise ValueError(f"{path.name}: session lacks its checkpoint or panels")
-        return data
+        """Read and check a session file against the one schema (``genviz.sessions.read_session_file``: size, depth,
+        types, ranges, known panels and samplers, branches). Raises ``ValueError`` with a message naming the file."""
+        from ..sessions import read_session_file
+        return read_session_file(path)
 
     def open_session(self, path: str | Path, on_done=None) -> None:
-        """Restore a saved session: load its checkpoint, restore every panel, show its panel."""
+        """Restore a saved session: load its checkpoint, restore every panel, show its panel. The file is checked
+        whole first (``read_session``: ValueError, and the app keeps its current state); a panel that still refuses
+        its state says so in the status bar and the others go on (``on_done`` is always called)."""
         data = self.read_session(path)
         pending = [name for name in self.w.panels() if name in data["panels"]]
 
@@ -282,7 +276,11 @@ class DemoController:
             if not pending:
                 one_done()
             for name in pending:
-                self.w.panels()[name].restore_session(data["panels"][name], lambda n=name: one_done(n))
+                try:
+                    self.w.panels()[name].restore_session(data["panels"][name], lambda n=name: one_done(n))
+                except Exception as e:  # a state that does not fit this model: say so, keep the app
+                    self.w.show_message(f"session {Path(path).name}: {name} panel: {e}", True)
+                    one_done(name)
 
         self._with_checkpoint(data["checkpoint"], ready)
 

@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
         for w in (self.ckpt_label, self.device_label, self.speed_label):
             sb.addPermanentWidget(w)
         self._build_menus()
+        from .remote_connect import RemoteController
+        self.remote = RemoteController(self)  # File ▸ Connect to server… (genviz.remote)
         self.demo = DemoController(self)
         self.speed_timer = QTimer(self)
         self.speed_timer.setInterval(250)
@@ -189,6 +191,8 @@ class MainWindow(QMainWindow):
     # ---- loading ---------------------------------------------------------------------------------
     def refresh_checkpoints(self) -> None:
         """Re-read the bundled checkpoints (on the engine thread)."""
+        if self.remote.connected:
+            return self.remote.refresh()
         self.engine.submit(list_bundled, self.browser.set_checkpoints,
                            lambda m: self.show_message(f"could not list checkpoints: {m}", True))
 
@@ -196,6 +200,8 @@ class MainWindow(QMainWindow):
         """Load a checkpoint in the background; on failure the previous model stays.
 
         ``autorun`` overrides ``self.autorun`` (run the panel's default action after this load) once."""
+        if self.remote.connected:
+            return self.remote.load(name_or_path, autorun)
         device = device or self.device_choice
         self._autorun_once = autorun
         runner = self.chain_panel.runner
@@ -349,8 +355,10 @@ class MainWindow(QMainWindow):
         corner = ip.active_corner()
         label = f"chain sample #{sel}, step {rec.index}"
 
-        def take():
-            return rec.x[sel:sel + 1].detach().clone().float()
+        branch, pos, runner = st.branch, st.position, self.chain_panel.runner
+
+        def take():  # the exact state: kept, or replayed from the nearest keyframe (gui.history)
+            return runner.exact_x(branch, min(pos, len(branch) - 1))[sel:sel + 1].detach().clone().float()
 
         def done(x) -> None:
             ip.set_endpoint_image_tensor(corner, x, label, advance=True)
@@ -399,6 +407,7 @@ class MainWindow(QMainWindow):
         self.speed_timer.stop()
         for panel in self._panels.values():
             panel.shutdown()
+        self.remote.shutdown()
         self.engine.shutdown()
 
     def closeEvent(self, ev) -> None:

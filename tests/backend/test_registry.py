@@ -27,7 +27,8 @@ def test_samplers_run_on_what_their_kind_and_requirements_say():
     # MALA requires an energy: it serves EBMs only; ULA (langevin kind) serves anything with a score
     assert get_sampler("mala").families() == ("ebm",)
     assert set(get_sampler("ula").families()) == {"diffusion", "ebm", "score"}
-    assert get_sampler("decode").families() == ("vae", "gan")
+    assert get_sampler("decode").families() == ("vae", "gan", "glf")
+    assert get_sampler("vaebm-langevin").families() == get_sampler("vaebm-xz").families() == ("vaebm",)
     assert get_sampler("sde-euler").families() == ("diffusion",)
     ebm_like = traits("langevin", score=True)  # a score but no energy
     assert get_sampler("ula").runs_on(ebm_like) and not get_sampler("mala").runs_on(ebm_like)
@@ -42,13 +43,13 @@ def test_unknown_sampler_kind_and_duplicate_names_are_refused():
 
 
 def test_panels_are_decided_by_traits(tmp_path):
-    assert panel_keys() == ("chain", "interpolation", "density", "canvas", "fewsteps")
+    assert panel_keys() == ("chain", "interpolation", "density", "canvas", "vaebm", "compare", "fewsteps", "dynamics")
     m = load_checkpoint(save_tiny(tmp_path / "tiny.safetensors")[0], device="cpu")
-    assert [p.key for p in panels_for(m)] == ["chain", "interpolation", "canvas", "fewsteps"]
+    assert [p.key for p in panels_for(m)] == ["chain", "interpolation", "canvas", "compare", "fewsteps", "dynamics"]
     why = get_panel("density").why_not(m)
     assert "2-D" in why and m.name in why
     toy = load_checkpoint("toy-8gaussians-ebm", device="cpu")
-    assert [p.key for p in panels_for(toy)] == ["density", "fewsteps"]  # its chains are particles there, not a Chain tab
+    assert [p.key for p in panels_for(toy)] == ["density", "fewsteps", "dynamics"]  # its chains are particles there, not a Chain tab
     assert "Density panel" in get_panel("chain").why_not(toy)
     assert get_panel("chain").why_not(None) == "No model is loaded."
     with pytest.raises(ValueError, match="unknown panel"):
@@ -63,7 +64,7 @@ def test_cli_flags_are_generated_from_every_sampler_param():
     every = {p.name for s in SAMPLERS.values() for p in s.params}
     assert set(flags) == every
     assert flags["step_size"][0] == "--step-size"
-    assert get_sampler("ddim").param("eta").help in flags["eta"][1] and "[ddim]" in flags["eta"][1]
+    assert get_sampler("ddim").param("eta").help in flags["eta"][1] and "[ddim, diffusers-ddim]" in flags["eta"][1]
 
 
 def test_samplers_command_lists_derived_facts(capsys):

@@ -336,7 +336,7 @@ def test_divergence_hint_uses_the_samplers_own_clip_setting(bundled, capsys, tmp
     (["sdedit", "x", "--strokes", "s.png", "--t0", "1.5", "--out", "o.png"], "--t0: must be a finite number in [0, 1]"),
     (["sdedit", "x", "--strokes", "s.png", "--n", "100000", "--out", "o.png"], "--n: must be in 1..64"),
     (["interpolate", "x", "--method", "slerp", "--frames", "1000000", "--out", "o.png"], "--frames: must be in 1..512"),
-    (["eval", "x", "--n", "-3"], "--n: must be in 1..20000"),
+    (["eval", "x", "--n", "-3"], "--n: must be in 2..20000"),
 ])
 def test_absurd_numbers_are_refused_in_one_line(argv, what, capsys):
     """NaN, inf and sizes that would run for hours or exhaust memory are refused before anything loads."""

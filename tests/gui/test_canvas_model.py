@@ -50,7 +50,7 @@ def test_settings_merge_validates_and_keeps_missing_keys():
 
 def test_recommended_settings_come_from_conditioning():
     from genviz.backend import conditioning as cond
-    assert cm.sdedit_samplers() == tuple(cond.SDEDIT_SAMPLERS) + ("ddgan",)  # every editing sampler
+    assert cm.sdedit_samplers() == tuple(cond.SDEDIT_SAMPLERS) + ("ddgan", "pixelcnn", "gibbs")  # every one
     g, plain = cm.recommended(True), cm.recommended(False)
     assert (g["t0"], g["ilvr"], g["guidance"], g["guided"]) == (cond.RECOMMENDED["t0"], cond.RECOMMENDED["ilvr"],
                                                                 cond.RECOMMENDED["guidance"], True)

@@ -52,7 +52,7 @@ def test_ddgan_chain_resample_z_and_perturb(ddgan_window, qtbot):
     assert p.resample_btn.isEnabled()
     p.k_spin.setValue(6)
     qtbot.mouseClick(p.resample_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: p.right_stack.currentWidget() is p.resample_grid, timeout=10000)
+    qtbot.waitUntil(lambda: p.right_stack.currentWidget() is p.resample_grid, timeout=30000)
     assert p.resample_grid._shape[0] == 6
     p.grab().save(str(ddgan_window.property("shot") or "/tmp/genviz-ddgan-chain.png"))
     qtbot.mouseClick(p.perturb_btn, Qt.MouseButton.LeftButton)

@@ -29,7 +29,8 @@ def test_window_opens_with_model(window):
     assert window.loaded.classifier is not None and not p.bars.isHidden()
     # every registered panel is a tab; the dock's "Can do" is the panels' own decision
     from genviz.panels import panel_keys
-    assert list(window.panels()) == list(panel_keys()) == ["chain", "interpolation", "density", "canvas", "fewsteps"]
+    assert list(window.panels()) == list(panel_keys()) == ["chain", "interpolation", "density", "canvas", "vaebm",
+                                                            "compare", "fewsteps", "dynamics"]
     assert window.interpolation_panel.supported() and window.canvas_panel.supported()
     assert "not a 2-D toy model" in window.density_panel.model_label.text()
     assert "Chain, Interpolation, Canvas" in window.browser.caps_label.text()

@@ -1,5 +1,5 @@
 """Samplers: each is a generator of ``ChainStep`` records, registered by name in ``SAMPLERS``."""
-from . import ddgan, denoising, flow, langevin, latent, sde  # noqa: F401  (importing a sampler module registers it)
+from . import autoregressive, ddgan, denoising, flow, gibbs, langevin, latent, schedulers, sde, vaebm  # noqa: F401  (importing a sampler module registers it)
 from .base import SAMPLERS, ChainStep, Param, SamplerSpec, get_sampler, register, samplers_for
 from .denoising import make_timesteps
 from .langevin import ChainDiverged, ReplayBuffer

@@ -29,6 +29,8 @@ class ChainStep:
             samplers (x_new = x + drift + noise before any accept/reject), or None.
         level: for annealed samplers, the index of the noise level (0-based), else None.
         stats: per-step figures as (N,) tensors or floats, e.g. ``x_norm``, ``eps_norm``.
+        state: what a branch from this record needs besides ``x`` to continue exactly (a diffusers scheduler's
+            deep-copied history, ``samplers.schedulers``; pass it as ``api.chain(resume=...)``), or None.
     """
 
     index: int
@@ -43,6 +45,7 @@ class ChainStep:
     drift: torch.Tensor | None = None
     level: int | None = None
     stats: dict = field(default_factory=dict)
+    state: Any = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class Param:
         if self.kind in ("int", "float"):
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError(f"{self.name} must be finite, got {value!r}")
+            if abs(value) > 1e12:  # no parameter of any sampler means anything out there (absurd values: issue 20)
+                raise ValueError(f"{self.name} must be within ±1e12, got {value!r}")
             if self.minimum is not None and value < self.minimum:
                 raise ValueError(f"{self.name} must be >= {self.minimum}, got {value!r}")
             if self.maximum is not None and value > self.maximum:
@@ -89,7 +94,7 @@ class Param:
         return value
 
 
-KINDS = ("denoising", "langevin", "annealed", "flow", "decode", "ddgan")
+KINDS = ("denoising", "langevin", "annealed", "flow", "decode", "ddgan", "autoregressive", "gibbs", "vaebm")
 """Sampler kinds. A family's ``Traits.sampler_kinds`` says which kinds step it; a sampler has one kind:
 
 - ``denoising``: reverse diffusion over a timestep grid (DDPM, DDIM, ODE, PC, SDE); needs ε̂(x_t, t).
@@ -98,6 +103,9 @@ KINDS = ("denoising", "langevin", "annealed", "flow", "decode", "ddgan")
 - ``flow``: the inverse layers of a normalizing flow.
 - ``decode``: one decoder call on a prior latent (VAE, GAN).
 - ``ddgan``: the denoising diffusion GAN's few large steps (Xiao et al. 2022).
+- ``autoregressive``: one pixel (or row) of p(x_i | x_<i) per step, in raster order (PixelCNN).
+- ``gibbs``: one block Gibbs sweep h ~ p(h | v), v ~ p(v | h) per step (restricted Boltzmann machines).
+- ``vaebm``: Langevin in a VAEBM's noise space ε (or its (x, z) space), drift and noise (Xiao et al. 2021).
 """
 
 
@@ -128,6 +136,8 @@ class SamplerSpec:
             without an energy. ``None``: derived from ``grid`` (denoising: t, ‖x_t‖, ‖ε̂‖; others ‖∇‖, ‖x‖).
         requires: ``Traits`` flags the model must have besides the kind (e.g. ``("energy",)`` for MALA).
         grid: how ``fn`` is called (above).
+        info: further facts ``genviz samplers --json`` lists (a wrapped diffusers scheduler's
+            ``diffusers_class`` and ``diffusers_config``).
     """
 
     name: str
@@ -141,6 +151,7 @@ class SamplerSpec:
     plot_keys: tuple | None = None
     requires: tuple = ()
     grid: str = "timesteps"
+    info: dict = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -163,7 +174,7 @@ class SamplerSpec:
     def moves_by_drift(self) -> bool:
         """True for Langevin-type kinds (a step is drift + noise on x; the chain panel shows that split); False
         for samplers that predict the clean sample x̂₀ at each step (denoising, DDGAN, flow, decode)."""
-        return self.kind in ("langevin", "annealed")
+        return self.kind in ("langevin", "annealed", "vaebm")
 
     def runs_on(self, traits) -> bool:
         """True when a model with these ``Traits`` can be sampled by this sampler."""

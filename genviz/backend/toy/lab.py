@@ -97,6 +97,9 @@ def log_density_fn(model, ode_steps: int = 100):
         return (lambda x: ode_log_density(model, x, steps=ode_steps)), "ode"
     if fam == "vae":
         return (lambda x: model.elbo(x).cpu()), "elbo"
+    if fam == "vaebm":  # log p_VAE(x) − E(x), p_VAE by IWAE (toy.vaebm); normalised on the grid like an EBM
+        from .vaebm import vaebm_log_unnorm_fn
+        return vaebm_log_unnorm_fn(model), "vaebm"
     raise ValueError(f"a {fam} model has no density to draw")
 
 
@@ -120,6 +123,11 @@ def score_field(model, points: torch.Tensor, t: int | None = None) -> torch.Tens
         with torch.inference_mode(False), torch.enable_grad():
             xg = pts.clone().requires_grad_(True)
             (g,) = torch.autograd.grad(model.net.elbo(xg, k=8, generator=torch.Generator().manual_seed(0)).sum(), xg)
+        return g.detach().cpu()
+    if fam == "vaebm":  # ∇(log p_VAE − E): IWAE with 32 fixed-seed samples, differentiated
+        with torch.inference_mode(False), torch.enable_grad():
+            xg = pts.clone().requires_grad_(True)
+            (g,) = torch.autograd.grad((model.iwae(xg, k=32, grad=True) - model.energy(xg)).sum(), xg)
         return g.detach().cpu()
     raise ValueError(f"a {fam} model has no score to draw")
 
@@ -151,7 +159,7 @@ def readouts(model, dataset, samples: torch.Tensor | None = None, n: int = 2500,
     except ValueError:
         fn, kind = None, None
     out["density_kind"] = kind
-    if kind == "neg_energy":
+    if kind in ("neg_energy", "vaebm"):
         log_z = log_normaliser(evaluate_on_grid(fn, grid), grid)
         out["log_z"] = log_z
         out["log_likelihood"] = float(fn(test).double().mean()) - log_z
@@ -160,6 +168,9 @@ def readouts(model, dataset, samples: torch.Tensor | None = None, n: int = 2500,
     else:
         out["log_likelihood"] = None
     out["data_log_likelihood"] = float(dataset.log_prob(test).double().mean()) if dataset.has_density else None
+    if kind == "vaebm":  # the base VAE on the same points: the IWAE bound with many posterior samples
+        from .vaebm import REPORT_K
+        out["vae_log_likelihood"] = float(model.iwae(test, k=REPORT_K).double().mean())
     finite = torch.isfinite(x).all(1)
     out["mmd2"] = mmd2(x[finite][:2000], data[:2000]) if finite.sum() >= 2 else None
     out["energy_distance"] = energy_distance(x[finite][:2000], data[:2000]) if finite.sum() >= 2 else None

@@ -17,7 +17,9 @@ Families (one recipe each; hyper-parameters in ``RECIPES``):
 - ``flow``: a neural spline flow (zuko ``NSF``, Durkan et al. 2019) trained by exact maximum likelihood.
 - ``vae``: an MLP VAE with a 2-D latent and fixed observation std, trained on the negative ELBO
   (Kingma & Welling 2014); the ELBO is its (lower-bound) density.
-- ``gan``: an MLP GAN with the non-saturating loss (Goodfellow et al. 2014, §3); no density.
+- ``gan``: an MLP GAN with the non-saturating loss (Goodfellow et al. 2014, §3); no density. Optional
+  discriminator regularisers ``r1`` = γ (R1, Mescheder et al. 2018) and ``clc`` = λ (closed-loop control,
+  Xu et al. 2020), see ``training.gan_reg``; both 0 by default.
 
 Data: fresh draws from ``genviz.backend.toy.datasets.make_dataset(D)`` (a pool of 100,000 points drawn
 once with the seed). Runs on one CPU thread in seconds to minutes.
@@ -48,7 +50,9 @@ RECIPES: dict[str, dict[str, Any]] = {
     "diffusion": dict(steps=15000, batch_size=512, lr=1e-3, hidden=128, depth=4, temb=32, ema=0.999, T=1000),
     "flow": dict(steps=6000, batch_size=512, lr=2e-3, transforms=5, bins=16, hidden=64, scale=2.0),
     "vae": dict(steps=4000, batch_size=256, lr=1e-3, hidden=128, latent=2, obs_std=0.1),
-    "gan": dict(steps=4000, batch_size=256, lr=5e-4, hidden=128, latent=2),
+    # r1 = γ, clc = λ: discriminator regularisers (``training.gan_reg``: R1, Mescheder et al. 2018; CLC, Xu et al.
+    # 2020); 0 = off, the recipe of the bundled models
+    "gan": dict(steps=4000, batch_size=256, lr=5e-4, hidden=128, latent=2, r1=0.0, clc=0.0),
 }
 
 
@@ -205,6 +209,7 @@ def _steps(dataset, ds, model, hp, seed):
     from ..families import DiffusionModel, EnergyModel, FlowModel, ToyGANModel, ToyVAEModel
     from ..nets.toy import ToyEnergyMLP, ToyEpsMLP, ToyGAN, ToySplineFlow, ToyVAE
     from ..samplers.langevin import ula
+    from .gan_reg import clc_penalty, r1_penalty
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     pool = ds.sample(100_000, seed=seed)
@@ -270,6 +275,7 @@ def _steps(dataset, ds, model, hp, seed):
             fake = gan.generate(z)
             d_real, d_fake = gan.discriminate(x), gan.discriminate(fake.detach())
             loss_d = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
+            loss_d = loss_d + r1_penalty(gan.discriminate, x, hp["r1"]) + clc_penalty(d_real, d_fake, hp["clc"])
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()

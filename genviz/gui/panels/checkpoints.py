@@ -48,7 +48,7 @@ class CheckpointBrowser(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         head = QHBoxLayout()
-        title = QLabel("<b>Bundled checkpoints</b>")
+        self.title_label = title = QLabel("<b>Bundled checkpoints</b>")  # "Checkpoints on <server>" when connected
         head.addWidget(title, 1)
         self.refresh_btn = QPushButton("Refresh")
         self.refresh_btn.setToolTip("re-read the checkpoints folder")
@@ -145,7 +145,8 @@ class CheckpointBrowser(QWidget):
         from ...panels import panels_for
         caps = ", ".join(p.title for p in panels_for(m)) or "none"
         samplers = ", ".join(s.name for s in loaded.samplers) or "none"
-        clf = "yes" if loaded.classifier is not None else "no"
+        clf = f"yes ({esc(loaded.classifier.name)})" if loaded.classifier is not None else "no"
+        what = "Category" if m.dataset == "emoji" else "Digit"  # the data set's judge (backend.judges)
         self.caps_label.setText(f"<b>Can do</b>: {caps}<br><b>Samplers</b>: {samplers}<br>"
-                                f"<b>Digit classifier</b>: {clf}")
+                                f"<b>{what} classifier</b>: {clf}")
         self.meta_view.setPlainText(json.dumps(m.metadata, indent=2, sort_keys=False, default=str))

@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from ..chain_state import EXTRA_KEYS as EXTRA  # per-sample figures kept in ``Record.extra``
 from .scaling import scale_plot_item, text_px
 
 ACCENT = "#4fa3ff"
@@ -21,7 +22,10 @@ SERIES = (
     ("grad_norm", "‖∇E‖ or ‖score‖"),
     ("accept", "MALA acceptance"),
     ("level", "σ level (annealed)"),
+    ("p_next", "p(next pixel = 1)"),
+    ("nll", "−log p so far (nats)"),
 )
+
 
 
 def series(records, key: str, selected: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +46,9 @@ def series(records, key: str, selected: int = 0) -> tuple[np.ndarray, np.ndarray
         if key == "t":
             v = r.t_next if r.index > 0 else r.t
             v = None if v is None else max(v, 0)
+        elif key in EXTRA:
+            a = r.extra.get(key) if getattr(r, "extra", None) else None
+            v = None if a is None or selected >= len(a) else float(a[selected])
         else:
             v = getattr(r, key)
         if v is None or (isinstance(v, float) and not np.isfinite(v)):
@@ -147,7 +154,7 @@ class StatsPlots(pg.GraphicsLayoutWidget):
                 self.curves[key].setData([], [])
             self.lines[key].setPos(position)
             p.setXRange(0, max(total_steps, 1), padding=0.02)
-            if key in ("p_final", "accept"):
+            if key in ("p_final", "accept", "p_next"):
                 p.setYRange(0, 1, padding=0.02)
 
     def set_position(self, position: int) -> None:
@@ -181,6 +188,22 @@ class ProbBars(pg.PlotWidget):
         self.verdict = pg.TextItem("", color="#ffffff", anchor=(0, 0))
         self.verdict.setPos(-0.55, 1.115)
         self.addItem(self.verdict)
+
+    def set_classes(self, classes) -> None:
+        """Show bars for ``classes`` (names; ten digits, nine emoji categories...): the x axis, its tick labels
+        (names longer than two characters as their first two letters, "Smileys & Emotion" -> "Sm"; the verdict
+        above the bars gives the whole name) and the title follow; the bars are cleared."""
+        self.classes = list(classes)
+        k = len(self.classes)
+        self.bars.setOpts(x=np.arange(k), height=np.zeros(k), brushes=[pg.mkBrush(ACCENT)] * k)
+        self.setXRange(-0.6, k - 0.4, padding=0)
+        self.getAxis("bottom").setTicks([[(i, c if len(c) <= 2 else c[:2]) for i, c in enumerate(self.classes)]])
+        self.setToolTip(", ".join(f"{c[:2]} = {c}" for c in self.classes if len(c) > 2))
+        digits = self.classes == [str(i) for i in range(10)]
+        self.setTitle(f"p({'digit' if digits else 'category'} | x̂₀)", size="9pt", color="#d0d0d0")
+        scale_plot_item(self.getPlotItem(), self.scale)
+        self.probs = np.zeros(k)
+        self.verdict.setHtml("")
 
     def set_probs(self, probs, title: str | None = None) -> None:
         """Show ``probs`` (K,) (None clears); the most likely class is highlighted."""

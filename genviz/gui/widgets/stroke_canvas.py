@@ -1,5 +1,5 @@
 """The drawing surface: an ink layer and a mask layer at screen resolution (280 x 280), smooth strokes,
-brush / eraser / mask tools, undo and redo. Pure Qt + numpy (no torch).
+brush / eraser / mask / fill / eyedropper tools, undo and redo. Pure Qt + numpy (no torch).
 
 The ink layer follows the model's convention: ``background`` is the paper colour (black for MNIST's
 white ink on black) and the brush paints ``ink`` (a grey level or a colour). The mask layer is 0 where
@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from ...backend.imaging import to_uint8
 
 SIZE = 280
-TOOLS = ("brush", "eraser", "mask", "unmask")
+TOOLS = ("brush", "eraser", "mask", "unmask", "fill", "eyedropper")
+FILL_TOLERANCE = 60  # fill: a pixel joins the region when each channel is within this of the clicked colour
 MAX_UNDO = 100
 
 
@@ -43,11 +44,13 @@ class StrokeCanvas(QWidget):
     """Drawing widget with an ink layer, a mask layer and an undo stack.
 
     Signals:
-        changed(): the drawing or the mask changed (after a stroke, undo, redo, clear, load).
+        changed(): the drawing or the mask changed (after a stroke, a fill, undo, redo, clear, load).
         strokeFinished(): a stroke was released (live mode and the latency readout use it).
+        colourPicked(QColor): the eyedropper took the colour under the cursor.
 
     Attributes:
-        tool: "brush", "eraser", "mask" or "unmask".
+        tool: "brush", "eraser", "mask", "unmask", "fill" (flood-fill the touching region of similar colour
+            with ``ink``) or "eyedropper" (emit the drawing's colour under the cursor).
         brush_size: diameter in canvas pixels (1..80).
         ink: QColor the brush paints; ``background`` the paper colour.
         revision: increases with every change (live mode's input key).
@@ -55,6 +58,7 @@ class StrokeCanvas(QWidget):
 
     changed = Signal()
     strokeFinished = Signal()
+    colourPicked = Signal(QColor)
 
     def __init__(self, size: int = SIZE, parent=None):
         super().__init__(parent)
@@ -173,6 +177,36 @@ class StrokeCanvas(QWidget):
             self.mask_layer = _fit(mask, self.canvas_size, rgb=False)
         self._changed()
 
+    def colour_at(self, pos: QPointF) -> QColor:
+        """The drawing's colour at ``pos`` (canvas pixels, clamped to the canvas)."""
+        x = min(max(int(pos.x()), 0), self.canvas_size - 1)
+        y = min(max(int(pos.y()), 0), self.canvas_size - 1)
+        return QColor(self.ink_layer.pixel(x, y))
+
+    def pick_colour(self, pos: QPointF) -> QColor:
+        """Eyedropper: emit ``colourPicked`` with the colour at ``pos`` and return it."""
+        c = self.colour_at(pos)
+        self.colourPicked.emit(c)
+        return c
+
+    def fill(self, pos: QPointF, colour: QColor | None = None) -> int:
+        """Flood-fill (4-connected) the region around ``pos`` whose colour is within ``FILL_TOLERANCE`` of the
+        clicked one with ``colour`` (default ``ink``), as one undoable step; returns the pixels filled."""
+        from scipy import ndimage
+        a = self.ink_array()
+        x = min(max(int(pos.x()), 0), self.canvas_size - 1)
+        y = min(max(int(pos.y()), 0), self.canvas_size - 1)
+        near = (np.abs(a.astype(np.int16) - a[y, x].astype(np.int16)) <= FILL_TOLERANCE).all(-1)
+        labels, _ = ndimage.label(near)
+        region = labels == labels[y, x]
+        c = self.ink if colour is None else colour
+        self.push_undo()
+        a[region] = (c.red(), c.green(), c.blue())
+        self.ink_layer = array_to_qimage(a)
+        self._changed()
+        self.strokeFinished.emit()
+        return int(region.sum())
+
     # ---- painting --------------------------------------------------------------------------------
     def _pos(self, ev) -> QPointF:
         p = ev.position()
@@ -244,17 +278,22 @@ class StrokeCanvas(QWidget):
 
     def mousePressEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
-            self.begin_stroke(self._pos(ev))
+            if self.tool == "fill":
+                self.fill(self._pos(ev))
+            elif self.tool == "eyedropper":
+                self.pick_colour(self._pos(ev))
+            else:
+                self.begin_stroke(self._pos(ev))
 
     def mouseMoveEvent(self, ev) -> None:
         self._cursor = self._pos(ev)
-        if ev.buttons() & Qt.MouseButton.LeftButton:
+        if ev.buttons() & Qt.MouseButton.LeftButton and self.tool not in ("fill", "eyedropper"):
             self.continue_stroke(self._cursor)
         else:
             self.update()
 
     def mouseReleaseEvent(self, ev) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton:
+        if ev.button() == Qt.MouseButton.LeftButton and self.tool not in ("fill", "eyedropper"):
             self.end_stroke()
 
     def leaveEvent(self, ev) -> None:

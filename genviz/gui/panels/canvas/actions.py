@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
 from .generation import sdedit_job
-from .model import DEFAULT_DRAWING, Progress, parse_session, read_drawing, session_dict, write_drawing
+from .model import COLOUR_DRAWING, DEFAULT_DRAWING, Progress, parse_session, read_drawing, session_dict, write_drawing
 
 
 class CanvasActions:
@@ -197,15 +197,25 @@ class CanvasActions:
             self.autosave_label.setText(f"autosave failed: {e}")
             return False
         self._dirty = False
-        self.autosave_label.setText(f"autosaved to {self._autosave_dir}")
+        self.autosave_label.setText(f"autosaved to {self._autosave_dir}" + getattr(self, "_kept_note", ""))
         return True
 
     def restore_autosave(self) -> bool:
-        """Load the autosaved drawing (if any) onto the canvas; not an undo step."""
+        """Load the autosaved drawing (if any) onto the canvas; not an undo step. A file that cannot be read (garbage,
+        a 20000 x 20000 PNG) is set aside (``autosave.set_aside``: renamed, kept) with a message: never a failed start."""
         try:
             saved = read_drawing(self._autosave_dir)
         except (OSError, ValueError) as e:
-            self.autosave_label.setText(f"could not restore the autosaved drawing: {e}")
+            from .autosave import set_aside
+            try:
+                moved = set_aside(self._autosave_dir)
+                where = f"; set aside as {moved[0].name}" if moved else ""
+                if moved:  # said again with every later autosave line, until the window closes
+                    self._kept_note = f" (an unreadable autosave was set aside as {moved[0]})"
+            except OSError:
+                where = ""
+            self.autosave_label.setText(f"could not restore the autosaved drawing: {e}{where}")
+            self.message.emit(f"could not restore the autosaved drawing: {e}{where}", True)
             return False
         if saved is None:
             return False
@@ -225,6 +235,8 @@ class CanvasActions:
         then the drawing (one undo step). Everything is checked first: ValueError on malformed data, and nothing
         changes then."""
         settings, ink, mask, path = parse_session(data, self.controls.settings() if self.controls.ready else None)
+        if ink is not None or path is not None:
+            self._keep_autosave()
         if settings is not None:
             self.controls.apply(settings)
         if ink is not None:
@@ -233,6 +245,22 @@ class CanvasActions:
             self.load_image(path)
         if on_done is not None:
             on_done()
+
+    def _keep_autosave(self) -> None:
+        """Before a preset or session replaces the drawing: write pending strokes, then keep the autosaved drawing
+        in the history folder (``autosave.keep_in_history``), so the user's own drawing is never overwritten."""
+        from .autosave import keep_in_history
+        try:
+            if self._dirty:
+                self.autosave()
+            kept = keep_in_history(self._autosave_dir)
+        except OSError as e:
+            self.autosave_label.setText(f"could not keep the autosaved drawing: {e}")
+            return
+        if kept is not None:
+            self._kept_note = f" (your previous drawing is kept in {kept})"
+            self.autosave_label.setText(f"your previous drawing is kept in {kept}")
+            self.message.emit(f"your previous drawing is kept in {kept}", False)
 
     def advanced_controls(self) -> dict:
         """Controls presentation mode may hide."""
@@ -249,8 +277,9 @@ class CanvasActions:
         chain's sample count: the canvas keeps its own K)."""
         if not self.supported():
             return False
-        if self.canvas.is_blank() and DEFAULT_DRAWING.is_file():
-            self.load_image(DEFAULT_DRAWING)
+        default = COLOUR_DRAWING if self.model_shape[0] == 3 else DEFAULT_DRAWING
+        if self.canvas.is_blank() and default.is_file():
+            self.load_image(default)
         return self.generate()
 
     def default_done(self) -> bool:

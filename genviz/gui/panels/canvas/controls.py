@@ -38,13 +38,20 @@ class ModelViews(QWidget):
         self.preview_caption.setStyleSheet("color: #8a8f99;")
         bl.addWidget(self.preview_caption)
         views.addWidget(box)
-        box2 = QGroupBox("x_t0 (noised drawing)")
+        box2 = self.xt0_box = QGroupBox(self.XT0_TITLES[""])
         bl2 = QVBoxLayout(box2)
         self.xt0_view = QLabel("—")
         self.xt0_view.setMinimumHeight(60)
         self.xt0_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
         bl2.addWidget(self.xt0_view)
         views.addWidget(box2, 1)
+
+    XT0_TITLES = {"": "x_t0 (noised drawing)", "gibbs": "Given pixels (blue: unknown)",
+                  "causal": "Given pixels · NLL map"}  # the caption says what blue and orange mean
+
+    def set_fill(self, fill: str) -> None:
+        """Title the second view for ``CanvasState.fill`` ("", "causal" or "gibbs")."""
+        self.xt0_box.setTitle(self.XT0_TITLES.get(fill, self.XT0_TITLES[""]))
 
     def show_preview(self, view: np.ndarray | None, shape, masked: bool) -> None:
         """Show ``model_view``'s (C, H, W) image (None: no model yet) and its size."""

@@ -1,5 +1,6 @@
-"""The canvas panel's left column: tools, brush size and ink level, the 280 x 280 stroke canvas, undo/redo,
-clear, load an image or a real digit, and the autosave line."""
+"""The canvas panel's left column: tools (brush, eraser, fill, eyedropper, mask), brush size, ink level and the
+colour palette, the 280 x 280 stroke canvas, undo/redo, clear, load an image or a real digit, and the autosave
+line."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -19,8 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from ...widgets.stroke_canvas import StrokeCanvas
+from .palette import PaletteBar
 
 TOOLS = (("brush", "Brush", "B: paint ink"), ("eraser", "Eraser", "E: paint background"),
+         ("fill", "Fill", "fill the touching region of similar colour with the brush colour"),
+         ("eyedropper", "Pick", "eyedropper: take the brush colour from the drawing"),
          ("mask", "Mask", "M: mark pixels the model regenerates (masked editing)"), ("unmask", "Unmask", "erase the mask"))
 
 
@@ -62,6 +66,9 @@ class DrawingColumn(QWidget):
         self.colour_btn.setEnabled(False)
         inkrow.addWidget(self.colour_btn)
         form.addRow("Ink level", inkrow)
+        self.palette = PaletteBar()
+        self.palette.setToolTip("the data's common colours (colour models)")
+        form.addRow("", self.palette)
         left.addLayout(form)
         self.canvas = StrokeCanvas()
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)

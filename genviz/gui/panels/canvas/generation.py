@@ -69,7 +69,16 @@ def sdedit_job(model, ink: np.ndarray, mask: np.ndarray | None, params: dict, gu
     if res.guide_class is not None:
         params["guided_to"] = res.guide_class
     x_t0 = model_to_unit(res.x_t0, model)
-    return {"samples": model_to_unit(res.samples, model), "x_t0": x_t0,
-            "x_t0_grid": make_grid(x_t0, nrow=len(x_t0), pad=1, scale=2, pad_value=64),
+    from ....backend import completion
+    grid = (completion.canvas_strip(model, y, m, params["t0"]) if completion.supports(model)  # given pixels, NLL map
+            else make_grid(x_t0, nrow=len(x_t0), pad=1, scale=2, pad_value=64))
+    samples = model_to_unit(res.samples, model)
+    if m is not None:  # kept pixels exactly as drawn: model space -> [0, 1] would round grey levels by an ulp
+        import numpy as np
+
+        from .model import model_view
+        keep = m.detach().cpu().numpy() < 0.5  # (1, H, W), 1 = regenerate
+        samples = np.where(keep[None], model_view(ink, tuple(model.data_shape))[None], samples).astype(np.float32)
+    return {"samples": samples, "x_t0": x_t0, "x_t0_grid": grid,
             "seconds": res.seconds, "t_start": res.t_start, "params": params, "model": str(model.name),
             "guide": guide}

@@ -24,6 +24,7 @@ from ...staging import Candidate, StagingArea
 
 RESOURCES = Path(__file__).resolve().parents[4] / "resources"
 DEFAULT_DRAWING = RESOURCES / "drawings" / "digit3_0.png"
+COLOUR_DRAWING = RESOURCES / "drawings_colour" / "face_0.png"  # colour models (backend.colour_drawings)
 # the controls' ranges (sdedit itself accepts more); guide classes: the digits 0..9 of the guide classifier
 LIMITS = {"n": (1, 16), "seed": (0, 2 ** 31 - 1), "steps": (1, 1000), "ilvr": (2, 14), "guidance": (1, 20)}
 GUIDE_CLASSES = 10
@@ -67,9 +68,11 @@ def guide_available(model) -> bool:
 def sdedit_samplers(model=None) -> tuple[str, ...]:
     """The samplers editing runs on ``model`` (``conditioning.edit_samplers``: DDIM/DDPM for a diffusion model,
     ``ddgan`` for a denoising diffusion GAN); every one of them when ``model`` is None."""
+    from ....backend.completion import FILL_SAMPLERS
     from ....backend.conditioning import SDEDIT_SAMPLERS, edit_samplers
     from ....backend.ddgan_edit import EDIT_SAMPLERS
-    return tuple(edit_samplers(model)) if model is not None else tuple(SDEDIT_SAMPLERS) + tuple(EDIT_SAMPLERS)
+    return (tuple(edit_samplers(model)) if model is not None
+            else tuple(SDEDIT_SAMPLERS) + tuple(EDIT_SAMPLERS) + tuple(FILL_SAMPLERS))
 
 
 def recommended(guided: bool) -> dict:
@@ -179,6 +182,7 @@ class CanvasState:
         self.last_seconds: float | None = None
         self.last_rate: float | None = None  # candidates per second of the last generation
         self.steps_fixed = False
+        self.fill = ""  # "causal" (autoregressive) or "gibbs" (RBM): clamped completion, ``backend.completion``
         self.last_x_t0: np.ndarray | None = None
         self._latency_start: float | None = None
         self._stroke_time: float | None = None
@@ -193,12 +197,17 @@ class CanvasState:
         if acp is None and getattr(model, "schedule", None) is not None:  # a DDGAN's T-step schedule
             acp = getattr(model.schedule, "alphas_cumprod", None)
         self.alphas_cumprod = [float(v) for v in acp] if acp is not None else None
+        from ....backend import completion
         from ....backend.ddgan_edit import supports
-        self.steps_fixed = supports(model)  # a DDGAN runs the k = round(t0·T) steps left: no step count to pick
-        self.guided = guide_available(model) and not self.steps_fixed
+        self.fill = "causal" if completion.is_causal(model) else "gibbs" if completion.supports(model) else ""
+        # a DDGAN runs the k = round(t0·T) steps left, an autoregressive model one pass per unknown pixel
+        self.steps_fixed = supports(model) or self.fill == "causal"
+        self.guided = guide_available(model) and not self.steps_fixed and not self.fill
 
     def t0_text(self, t0: float) -> str:
         """The t0 readout: the fraction and the training timestep it starts from (``conditioning.t0_to_timestep``)."""
+        if self.fill:
+            return f"{t0:.2f}  (no mask: the last {t0:.0%} of pixels)"
         T = self.num_train_timesteps
         if T is None:
             return f"{t0:.2f}  (load a diffusion model)"
@@ -311,8 +320,12 @@ class CanvasState:
         return c, new, f"accepted candidate {self.candidate_name(c)}: it is the drawing now (Undo brings the old drawing back)"
 
     def caption(self, t0: float, blank: bool, guided: bool) -> str:
-        """The panel's caption (``captions.canvas_caption``)."""
-        return canvas_caption(t0, self.busy, len(self.staging), max(self.staging.index, 0), blank, guided)
+        """The panel's caption (``captions.canvas_caption``; ``captions_fill.fill_caption`` for completion models)."""
+        if self.fill:
+            from ...captions_fill import fill_caption
+            return fill_caption(self.fill, t0, self.busy, len(self.staging), max(self.staging.index, 0), blank)
+        return canvas_caption(t0, self.busy, len(self.staging), max(self.staging.index, 0), blank, guided,
+                              colour=tuple(self.shape)[:1] == (3,))
 
 
 # ---- images on disk and in sessions ---------------------------------------------------------------------
@@ -326,13 +339,19 @@ def png_b64(a: np.ndarray) -> str:
 
 
 def png_from_b64(b64: str, mode: str) -> np.ndarray:
-    """A base64 PNG as a uint8 array in PIL ``mode`` ("RGB", "L"). Raises ValueError when unreadable."""
-    from PIL import Image
+    """A base64 PNG as a uint8 array in PIL ``mode`` ("RGB", "L"). Raises ValueError when unreadable or larger
+    than ``safe_io.MAX_IMAGE_SIDE`` on a side (checked before decoding)."""
+    from ....backend.safe_io import open_image
+    if not isinstance(b64, str):
+        raise ValueError(f"canvas session: an image must be a base64 string, got {type(b64).__name__}")
     try:
-        with Image.open(io.BytesIO(base64.b64decode(b64))) as im:
-            return np.asarray(im.convert(mode))
-    except Exception as e:
-        raise ValueError(f"canvas session: unreadable image ({e.__class__.__name__})") from None
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError:
+        raise ValueError("canvas session: unreadable image (not base64)") from None
+    try:
+        return np.asarray(open_image(raw, "image").convert(mode))
+    except ValueError as e:
+        raise ValueError(f"canvas session: unreadable image ({str(e).split(': ', 1)[-1]})") from None
 
 
 def session_dict(settings: CanvasSettings | None, ink: np.ndarray, mask: np.ndarray | None) -> dict:
@@ -381,17 +400,18 @@ def write_drawing(folder: Path, ink: np.ndarray, mask: np.ndarray) -> None:
 
 def read_drawing(folder: Path) -> tuple[np.ndarray, np.ndarray | None] | None:
     """The autosaved (drawing (H, W, 3), mask (H, W) or None), or None when nothing was saved. Raises OSError,
-    ValueError for an unreadable file."""
-    from PIL import Image
+    ValueError for an unreadable or oversized file (checked before decoding, ``safe_io.open_image``)."""
+    from ....backend.safe_io import open_image
     ink_p, mask_p = autosave_paths(folder)
-    if not ink_p.is_file():
+    if not ink_p.exists():
         return None
-    with Image.open(ink_p) as im:
-        ink = np.asarray(im.convert("RGB"))
+    ink = np.asarray(open_image(ink_p, f"autosaved drawing {ink_p.name}").convert("RGB"))
     mask = None
-    if mask_p.is_file():
-        with Image.open(mask_p) as im:
-            mask = np.asarray(im.convert("L"))
+    if mask_p.exists():
+        mask = np.asarray(open_image(mask_p, f"autosaved mask {mask_p.name}").convert("L"))
+        if mask.shape != ink.shape[:2]:
+            raise ValueError(f"autosaved mask {mask_p.name}: {mask.shape[1]} x {mask.shape[0]} pixels, the drawing "
+                             f"{ink.shape[1]} x {ink.shape[0]}")
     return ink, mask
 
 
@@ -400,6 +420,14 @@ def follow_convention(a: np.ndarray, dark_canvas: bool) -> np.ndarray:
     means the image is inverted."""
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]).mean() / 255.0
     return 255 - a if (border > 0.5) == dark_canvas else a
+
+
+def real_emoji(index: int) -> tuple[np.ndarray, str]:
+    """Held-out emoji ``index`` of resources/emoji32.npz: ((32, 32, 3) uint8 RGB on white, its category). Raises
+    OSError, IndexError."""
+    from ....backend.emoji_data import CATEGORIES, load_emoji
+    images, labels = load_emoji("test")
+    return images[int(index)], CATEGORIES[int(labels[int(index)])]
 
 
 def real_digit(index: int) -> tuple[np.ndarray, int]:

@@ -16,12 +16,12 @@ from ...widgets.caption import make_caption
 from .actions import CanvasActions
 from .controls import ModelViews, SDEditControls
 from .drawing import DrawingColumn
-from .model import CanvasState, follow_convention, model_view, real_digit, recommended, sdedit_samplers
+from .model import CanvasState, follow_convention, model_view, real_digit, real_emoji, recommended, sdedit_samplers
 from .staging_view import StagingView
 
 # the sub-widgets' controls the panel exposes as its own attributes (tests, presentation mode)
 _DRAWING = ("canvas", "tool_group", "tool_buttons", "size_slider", "ink_slider", "colour_btn", "undo_btn", "redo_btn",
-            "clear_btn", "clear_mask_btn", "load_btn", "digit_spin", "digit_btn", "autosave_label")
+            "clear_btn", "clear_mask_btn", "load_btn", "digit_spin", "digit_btn", "autosave_label", "palette")
 _CONTROLS = ("t0_slider", "t0_label", "k_spin", "seed_spin", "new_seed_cb", "steps_spin", "sampler_combo", "ilvr_cb",
              "ilvr_spin", "guide_cb", "guide_combo", "guide_scale")
 STAGE_SIDE = 232  # the shown candidate's square (px) outside presentation mode
@@ -130,8 +130,10 @@ class CanvasPanel(CanvasActions, QWidget):
         d.size_slider.valueChanged.connect(self._brush_changed)
         d.ink_slider.valueChanged.connect(self._brush_changed)
         d.colour_btn.clicked.connect(self.choose_colour)
+        d.palette.colourChosen.connect(self._colour_chosen)
+        d.canvas.colourPicked.connect(self._colour_chosen)
         d.load_btn.clicked.connect(self.load_image_dialog)
-        d.digit_btn.clicked.connect(lambda: self.load_real_digit(self.digit_spin.value()))
+        d.digit_btn.clicked.connect(lambda: self.load_real_image(self.digit_spin.value()))
         d.canvas.changed.connect(self._canvas_changed)
         d.canvas.strokeFinished.connect(self.state.stroke_finished)
         c.t0Changed.connect(self._t0_changed)
@@ -205,16 +207,30 @@ class CanvasPanel(CanvasActions, QWidget):
         if not ok:
             return
         self.state.set_model(m)
+        self.views.set_fill(self.state.fill)
         self.controls.set_samplers(sdedit_samplers(m))
         self.controls.steps_spin.setEnabled(not self.state.steps_fixed)
-        self.controls.steps_spin.setToolTip("a denoising diffusion GAN runs the round(t0·T) steps left of its T"
-                                            if self.state.steps_fixed else "")
+        self.controls.steps_spin.setToolTip("an autoregressive model draws each unknown pixel once"
+                                            if self.state.fill == "causal" else "Gibbs sweeps with the known pixels "
+                                            "clamped" if self.state.fill else "a denoising diffusion GAN runs the "
+                                            "round(t0·T) steps left of its T" if self.state.steps_fixed else "")
         self.colour_btn.setEnabled(self.model_shape[0] == 3)
+        from .palette import palette_for
+        self.palette.set_colours(palette_for(m))
+        emoji = m.dataset == "emoji"
+        self.digit_btn.setText("Real emoji" if emoji else "Real digit")
+        self.digit_spin.setMaximum(379 if emoji else 9999)
+        self.digit_btn.setToolTip("put a held-out emoji (resources/emoji32.npz) on the canvas" if emoji else
+                                  "put a real MNIST digit (resources/mnist10k.npz) on the canvas")
         conv = str(m.metadata.get("data", {}).get("convention", "")).lower()
-        black_on_white = conv.startswith("black ink")
+        black_on_white = conv.startswith("black ink") or conv.endswith("on white")  # e.g. emoji: "RGB on white"
         self.canvas.set_background(QColor(255, 255, 255) if black_on_white else QColor(0, 0, 0),
                                    self._ink_colour(black_on_white=black_on_white))
         self.apply_recommended(self.state.guided)
+        self.ilvr_cb.setEnabled(not self.state.fill)  # clamped completion (backend.completion) has no ILVR
+        if self.state.fill == "gibbs":
+            from ....backend.completion import DEFAULT_SWEEPS
+            self.steps_spin.setValue(DEFAULT_SWEEPS)
         self._t0_changed()
         self._update_preview()
 
@@ -229,6 +245,19 @@ class CanvasPanel(CanvasActions, QWidget):
         c = QColorDialog.getColor(self.canvas.ink, self, "Brush colour")
         if c.isValid():
             self.set_colour(c)
+
+    def _colour_chosen(self, colour: QColor) -> None:
+        """A swatch or the eyedropper chose ``colour``: colour models paint it at full ink; grey models take its
+        grey level as the ink level. The brush tool comes back after the eyedropper."""
+        if self.model_shape[0] == 3:
+            self.ink_slider.setValue(100)
+            self.set_colour(colour)
+        else:
+            g = colour.red() / 255.0
+            dark_on_light = self.canvas.background == QColor(255, 255, 255)
+            self.ink_slider.setValue(max(10, round(100 * ((1 - g) if dark_on_light else g))))
+        if self.canvas.tool == "eyedropper":
+            self.set_tool("brush")
 
     def set_colour(self, colour: QColor | None) -> None:
         """Brush colour for colour models (None: grey at the ink level)."""
@@ -257,16 +286,28 @@ class CanvasPanel(CanvasActions, QWidget):
     def load_image(self, path) -> bool:
         """Put an image file on the canvas (undoable), following the canvas convention (``follow_convention``).
         Errors go to the status bar."""
-        from PIL import Image, UnidentifiedImageError
-        try:
-            with Image.open(path) as im:
-                im.load()
-                a = np.asarray(im.convert("RGB"))
-        except (OSError, UnidentifiedImageError, ValueError) as e:
-            self.message.emit(f"could not load {path}: {e.__class__.__name__}", True)
+        from ....backend.safe_io import open_image
+        try:  # checked for size before decoding (a tiny 1 x 110000 PNG would become a huge square)
+            a = np.asarray(open_image(path, Path(path).name).convert("RGB"))
+        except ValueError as e:
+            self.message.emit(f"could not load {e}", True)
             return False
         self.canvas.set_image(follow_convention(a, self.canvas.background == QColor(0, 0, 0)))
         self.message.emit(f"loaded {Path(path).name} onto the canvas", False)
+        return True
+
+    def load_real_image(self, index: int) -> bool:
+        """The "Real digit" / "Real emoji" button: a real image of the model's data set (``load_real_digit`` for
+        all but the emoji data, whose held-out image ``index`` is put on the canvas, undoable)."""
+        if self.model is None or self.model.dataset != "emoji":
+            return self.load_real_digit(index)
+        try:
+            img, category = real_emoji(index)
+        except (OSError, IndexError) as e:
+            self.message.emit(f"could not load held-out emoji {index}: {e}", True)
+            return False
+        self.canvas.set_image(img)
+        self.message.emit(f"held-out emoji #{index} ({category}) on the canvas", False)
         return True
 
     def load_real_digit(self, index: int) -> bool:

@@ -74,11 +74,12 @@ class ChainDDGANTools:
         if not ddgan_chain(b) or t is None or t < 0:
             self.message.emit("Resample z needs a denoising diffusion GAN chain at a noisy step", True)
             return False
-        sel = min(self.state.selected, rec.x.shape[0] - 1)
-        x, k, seed, model = rec.x[sel:sel + 1].clone(), self.k_spin.value(), self.seed_spin.value(), self.model
+        sel = min(self.state.selected, rec.x_u8.shape[0] - 1)
+        k, seed, model, pos = self.k_spin.value(), self.seed_spin.value(), self.model, rec.index
 
         def task():
             import torch
+            x = self.runner.exact_x(b, pos)[sel:sel + 1].clone()  # kept or replayed (gui.history keyframes)
 
             from ....backend.samplers.ddgan import resample_x0
             out = resample_x0(model, x, int(t), k, torch.Generator().manual_seed(seed + 1))[0]

@@ -92,7 +92,8 @@ class ChainDrawing:
             if "p_final" in self.plots.plots:
                 spec = get_sampler(b.sampler)
                 judged = "x̂₀" if not spec.moves_by_drift or spec.kind == "annealed" else "x"
-                title = (id(self.plots.plots["p_final"]), f"p(final digit | {judged})")
+                what = "digit" if self.bars.classes == [str(i) for i in range(10)] else "category"
+                title = (id(self.plots.plots["p_final"]), f"p(final {what} | {judged})")
                 if title != self._p_final_title:  # setTitle relayouts the plot: only when it changes
                     self._p_final_title = title
                     self.plots.set_title("p_final", title[1])
@@ -131,7 +132,11 @@ class ChainDrawing:
         return f"Chain {text} · {n_branches} branch{'es' if n_branches != 1 else ''}"
 
     def _draw_record(self, rec, selected: int, branch) -> None:
-        self.caption.setText(chain_caption(rec, branch, self.model.family if self.model else "", selected))
+        clf = self.loaded.classifier if self.loaded is not None else None
+        ds = getattr(self.model, "dataset", None)
+        noun = {"mnist": "a digit", "emoji": "an emoji"}.get(ds or "", "an image")
+        self.caption.setText(chain_caption(rec, branch, self.model.family if self.model else "", selected,
+                                           classes=getattr(clf, "classes", None), noun=noun))
         if rec is None:
             self.x_grid.set_images(None, message="no chain")
             self.x0_grid.set_images(None, message="")
@@ -145,8 +150,13 @@ class ChainDrawing:
         t_now = rec.t_next if rec.index > 0 else rec.t
         t_txt = "clean" if t_now is not None and t_now < 0 else (f"t = {t_now}" if t_now is not None else "")
         sig = f"σ = {rec.sigma:.3g}" if np.isfinite(rec.sigma) else ""
-        extra = " · ".join(x for x in (t_txt, sig) if x)
-        self.x_grid.set_title(f"<b>x<sub>t</sub></b> &nbsp;step {rec.index}" + (f" · {extra}" if extra else ""))
+        shrunk = self.model is not None and rec.x_u8.shape[-1] < self.model.data_shape[-1]  # gui.history previews
+        size = f"{rec.x_u8.shape[-1]} px preview" if shrunk else ""
+        extra = " · ".join(x for x in (t_txt, sig, size) if x)
+        from ...captions_fill import grid_titles  # pixel-by-pixel and Gibbs chains name their grids themselves
+        titles = grid_titles(rec, branch)
+        self.x_grid.set_title(titles[0] if titles else
+                              f"<b>x<sub>t</sub></b> &nbsp;step {rec.index}" + (f" · {extra}" if extra else ""))
         self.x_grid.set_images(rec.x_u8)
         if rec.x0_u8 is None:
             self.x0_grid.set_title("<b>x̂<sub>0</sub></b> &nbsp;prediction")
@@ -155,12 +165,13 @@ class ChainDrawing:
                                     if rec.index == 0 or (branch and not get_sampler(branch.sampler).moves_by_drift)
                                     else "this sampler makes no x̂₀ prediction")
         else:
-            self.x0_grid.set_title(f"<b>x̂<sub>0</sub></b> &nbsp;prediction at t = {rec.t}")
+            self.x0_grid.set_title(titles[1] if titles else f"<b>x̂<sub>0</sub></b> &nbsp;prediction at t = {rec.t}")
             self.x0_grid.set_images(rec.x0_u8)
         judged = "x̂₀" if rec.x0_u8 is not None else "x"
         if self.bars.isVisible() or (self.loaded is not None and self.loaded.classifier is not None):
+            what = "digit" if self.bars.classes == [str(i) for i in range(10)] else "category"
             self.bars.set_probs(rec.probs[selected] if rec.probs is not None else None,
-                                f"p(digit | {judged}) · #{selected}")
+                                f"p({what} | {judged}) · #{selected}")
         if self.right_stack.currentWidget() is self.drift_view:
             if rec.drift_u8 is not None:
                 self.drift_view.set_terms(rec.drift_u8[selected], rec.noise_u8[selected], rec.x_u8[selected],

@@ -121,7 +121,7 @@ class ChainPanel(ChainLayout, ChainDrawing, ChainDDGANTools, QWidget):
         self.steps_spin.setValue(int(default.get("steps", 50)))
         self.bars.setVisible(loaded.classifier is not None)
         if loaded.classifier is not None:
-            self.bars.classes = list(getattr(loaded.classifier, "classes", self.bars.classes))
+            self.bars.set_classes(getattr(loaded.classifier, "classes", self.bars.classes))
         self._set_enabled(True)
         if start:
             self.reset()
@@ -189,7 +189,8 @@ class ChainPanel(ChainLayout, ChainDrawing, ChainDDGANTools, QWidget):
         changed = [k for k, same in (("sampler", s["sampler"] == b.sampler), ("seed", s["seed"] == b.seed),
                                      ("parameters", same_params)) if not same]
         if b.parent is None:
-            changed += [k for k, same in (("steps", s["steps"] == b.total_steps), ("batch", s["n"] == b.n)) if not same]
+            changed += [k for k, same in (("steps", s["steps"] == (b.steps or b.total_steps)), ("batch", s["n"] == b.n))
+                        if not same]
         if not changed:
             return ""
         return (f"Changed {', '.join(changed)}: they apply on Reset (a new chain) or Branch from here (from the "
@@ -289,7 +290,7 @@ class ChainPanel(ChainLayout, ChainDrawing, ChainDDGANTools, QWidget):
             out = {"settings": self.settings(), "speed": self.speed_combo.currentIndex(),
                    "branches": branches, "active": st.active, "position": st.position, "selected": st.selected}
             if first is not None:  # the chain's own start: its grid length and batch
-                out["chain"] = {"sampler": first.sampler, "steps": first.total_steps, "n": first.n,
+                out["chain"] = {"sampler": first.sampler, "steps": first.steps or first.total_steps, "n": first.n,
                                 "seed": first.seed, "params": dict(first.params)}
         return out
 

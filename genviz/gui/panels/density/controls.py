@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...widgets.loss_curve import LossCurve
-from .model import DATASETS, IMAGE_VIEWS, LAYERS, LAYOUTS, MAX_DOTS, RANGES, Settings
+from .model import DATASETS, GAN_REG_WEIGHT, GAN_REGS, IMAGE_VIEWS, LAYERS, LAYOUTS, MAX_DOTS, RANGES, Settings
 
 FAMILY_TIPS = ("ebm: short-run Langevin ML; diffusion: DDPM ε-MLP; flow: neural spline flow; vae: ELBO; "
                "gan: non-saturating GAN (no density)")
@@ -67,6 +68,22 @@ class DataModelBox(QGroupBox):
         self.train_note.setWordWrap(True)
         self.train_note.setStyleSheet("color:#aab0bc; font-size:8pt")
         f.addRow(self.train_note)
+        self.gan_reg_combo = QComboBox()   # the GAN's discriminator regulariser (shown for the gan family only)
+        for k, v in GAN_REGS.items():
+            self.gan_reg_combo.addItem(v, k)
+        self.gan_reg_combo.setToolTip("damp the GAN's training dynamics (see the GAN dynamics panel): R1 (gradient "
+                                      "penalty) penalises ‖∇D‖² on real data, CLC (closed-loop control) D's outputs "
+                                      "(training.gan_reg)")
+        self.gan_reg_weight = QDoubleSpinBox()
+        self.gan_reg_weight.setRange(*GAN_REG_WEIGHT)
+        self.gan_reg_weight.setValue(s.gan_reg_weight)
+        self.gan_reg_weight.setSingleStep(0.1)
+        self.gan_reg_weight.setToolTip("the regulariser's weight (γ or λ)")
+        reg = QHBoxLayout()
+        reg.addWidget(self.gan_reg_combo, 1)
+        reg.addWidget(self.gan_reg_weight)
+        self.gan_reg_label = QLabel("Regulariser")
+        f.addRow(self.gan_reg_label, reg)
         row = QHBoxLayout()
         self.train_btn = QPushButton("Train live")
         self.cancel_btn = QPushButton("Cancel")

@@ -48,6 +48,7 @@ class DensityJobs:
             return
         s = self.state.settings
         ds, fam, steps, res, t = self.dataset, s.family, s.train_steps, s.res, s.t
+        overrides = self.state.train_overrides()   # e.g. the GAN's R1 / CLC weight
         name = ds.name                      # the dataset object's own name ("user" for a painted one)
         self.state.start_training()
         self._label_before_training = self.model_label.text()
@@ -69,7 +70,7 @@ class DensityJobs:
 
             def preview(m):
                 return compute_views(m, ds, res=res, score_t=t, ode_steps=PREVIEW_ODE_STEPS, with_readouts=False)
-            return train_live(name, fam, steps, dataset_obj=ds, view_fn=preview)
+            return train_live(name, fam, steps, dataset_obj=ds, view_fn=preview, **overrides)
 
         self._job = self.engine.submit_job(job, self._train_progressed, self._trained, self._train_failed)
 

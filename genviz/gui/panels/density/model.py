@@ -32,15 +32,18 @@ IMAGE_VIEWS = {
 LAYERS = (("data", "data samples", True), ("samples", "model samples", True), ("particles", "live particles", True),
           ("score", "score arrows", False), ("moves", "drift / noise of each move", True))
 PATH_METHODS = ("lerp", "slerp", "rho")
+GAN_REGS = {"none": "none", "r1": "R1 γ", "clc": "CLC λ"}  # the toy GAN's regularisers (training.gan_reg)
+GAN_REG_WEIGHT = (0.01, 10.0)
 # inclusive ranges of the integer settings (the spin boxes use the same); t's top follows the model (T − 1)
 RANGES = {"t": (0, 999), "res": (20, 400), "n": (1, 100000), "train_steps": (10, 100000), "path_frames": (2, 200),
           "path_seed_a": (0, 2**31 - 1), "path_seed_b": (0, 2**31 - 1), "chain_seed": (0, 2**63 - 1)}
 LOGP_LABELS = {"ebm": "−E(x) on the grid", "flow": "log p(x) (flow, exact)",
                "diffusion": "log p(x) (probability-flow ODE)", "vae": "ELBO(x) (VAE)", "gan": "D(x) logit (GAN: no density)",
-               "ddgan": "log sample histogram (DDGAN)"}
+               "ddgan": "log sample histogram (DDGAN)", "vaebm": "log p_VAE(x) − E(x) (VAEBM)"}
 KIND_TITLES = {"neg_energy": "−E(x) on grid", "flow": "flow log p(x) (exact)", "ode": "ODE log p(x)",
                "elbo": "ELBO(x) on grid", "discriminator": "D(x) logit (GAN has no density)",
-               "samples": "log histogram of model samples (no density)"}
+               "samples": "log histogram of model samples (no density)",
+               "vaebm": "log p_VAE − E on grid (VAEBM)"}
 SESSION_KEYS = ("dataset", "layout", "image", "views", "t", "res", "n", "slow", "chain_seed")
 
 
@@ -108,6 +111,8 @@ class Settings:
     path_seed_a: int = 0
     path_seed_b: int = 1
     path_frames: int = 24
+    gan_reg: str = "none"          # the toy GAN's discriminator regulariser when training live: GAN_REGS
+    gan_reg_weight: float = 1.0    # its weight: R1 γ or CLC λ
 
 
 class DensityState:
@@ -159,7 +164,7 @@ class DensityState:
             raise ValueError(f"density panel: unknown setting {key!r}")
         if key == "dataset" and value not in DATASETS + ("user",):
             raise ValueError(f"unknown dataset {value!r}")
-        choices = {"layout": LAYOUTS, "image": IMAGE_VIEWS, "path_method": PATH_METHODS,
+        choices = {"layout": LAYOUTS, "image": IMAGE_VIEWS, "path_method": PATH_METHODS, "gan_reg": GAN_REGS,
                    "family": self.families or (value,)}
         if key in choices and value not in choices[key]:
             raise ValueError(f"density panel: unknown {key} {value!r}")
@@ -171,6 +176,8 @@ class DensityState:
             value = min(max(int(value), lo), hi)
         elif key == "slow":
             value = bool(value)
+        elif key == "gan_reg_weight":
+            value = min(max(float(value), GAN_REG_WEIGHT[0]), GAN_REG_WEIGHT[1])
         setattr(s, key, value)
         return value
 
@@ -181,6 +188,12 @@ class DensityState:
         if family in self.live_steps:
             self.set("train_steps", self.live_steps[family][0])
         return self.settings.train_steps
+
+    def train_overrides(self) -> dict:
+        """Recipe overrides of the next live training: ``{"r1": γ}`` or ``{"clc": λ}`` for a GAN with a regulariser
+        chosen (``training.gan_reg``), else {}."""
+        s = self.settings
+        return {s.gan_reg: s.gan_reg_weight} if s.family == "gan" and s.gan_reg != "none" else {}
 
     def train_note(self) -> str:
         """What the chosen family's live default trades (empty when unknown)."""

@@ -99,7 +99,7 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
             cl.addWidget(box)
         # the controls as attributes of the panel (the window, presets and tests use these names)
         for box, names in ((self.data_box, "dataset_combo paint_check clear_btn model_label family_combo train_steps "
-                                           "train_note train_btn cancel_btn progress loss_curve"),
+                                           "train_note train_btn cancel_btn progress loss_curve gan_reg_combo gan_reg_weight"),
                            (self.views_box, "layout_combo image_combo checks t_spin res_spin recompute_btn export_btn"),
                            (self.particles_box, "n_spin slow_check run_btn chain_label"),
                            (self.path_box, "path_method path_seed_a path_seed_b path_frames path_btn latent_plot")):
@@ -147,6 +147,8 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
         self.paint_check.toggled.connect(self._paint_toggled)
         self.clear_btn.clicked.connect(self.clear_user_points)
         self.family_combo.currentTextChanged.connect(self._family_changed)
+        self.gan_reg_combo.currentIndexChanged.connect(lambda: st.set("gan_reg", self.gan_reg_combo.currentData()))
+        self.gan_reg_weight.valueChanged.connect(lambda v: st.set("gan_reg_weight", v))
         self.train_btn.clicked.connect(self.train_live)
         self.cancel_btn.clicked.connect(self.cancel)
         self.layout_combo.currentIndexChanged.connect(self._layout_changed)
@@ -195,6 +197,8 @@ class DensityPanel(DensityDrawing, DensityJobs, QWidget):
             return
         self.train_steps.setValue(self.state.choose_family(family))
         self.train_note.setText(self.state.train_note())
+        for w in (self.gan_reg_combo, self.gan_reg_weight, self.data_box.gan_reg_label):
+            w.setVisible(family == "gan")
 
     def _status(self, text: str | None = None) -> None:
         if text is not None:

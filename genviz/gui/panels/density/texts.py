@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 DENSITY_SOURCES = {"neg_energy": "grid-normalised −E", "flow": "flow, exact", "ode": "probability-flow ODE",
-                   "elbo": "ELBO, a lower bound"}
+                   "elbo": "ELBO, a lower bound", "vaebm": "grid-normalised p_VAE·e^−E"}
 # the colour bar's label: what the image's colours measure, with its unit (natural logs: nats; densities: per
 # unit area of the toy data plane)
 LOG_UNITS = {"neg_energy": "−E(x) (nats, unnormalised)", "flow": "log p(x) (nats)",
              "ode": "log p(x) (nats, ODE)", "elbo": "ELBO(x) (nats)", "discriminator": "D(x) logit",
-             "samples": "log sample density"}
+             "samples": "log sample density", "vaebm": "log p_VAE(x) − E(x) (nats, unnormalised)"}
 IMAGE_UNITS = {"density": "p(x) (per unit area)", "data": "data p(x) (per unit area)"}
 
 
@@ -35,6 +35,8 @@ def readout_html(readouts: dict | None) -> str:
     src = DENSITY_SOURCES.get(r.get("density_kind"), "none: a GAN has no density")
     left = [f"<b>test log-likelihood</b> (nats/point, {src}): {_fmt(r['log_likelihood'])}",
             f"data's exact value on the same points: {_fmt(r['data_log_likelihood'])}"]
+    if r.get("vae_log_likelihood") is not None:
+        left.append(f"base VAE (IWAE bound): {_fmt(r['vae_log_likelihood'])}")
     if r.get("log_z") is not None:
         left.append(f"log Z (grid): {r['log_z']:.3f}")
     right = []

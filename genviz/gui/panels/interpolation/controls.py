@@ -40,7 +40,7 @@ from .settings import (
 
 HINT_STYLE = "color: #9aa0aa;"
 PARTS = {"path_box": ("method_combo", "frames_spin", "grid_check", "grid_spin", "steps_spin", "steps_label",
-                      "space_label"),
+                      "walk_space_combo", "walk_space_label", "space_label"),
          "endpoints_box": ("corner_group", "rows"),
          "picker": ("samples_grid", "digits_grid", "picker_seed", "digit_page"),
          "actions": ("run_btn", "stop_btn", "png_btn", "gif_btn", "progress")}
@@ -85,6 +85,12 @@ class PathBox(QGroupBox):
                                 tip="deterministic DDIM (η = 0) steps from x_T (diffusion models)")
         self.steps_label = QLabel("DDIM steps")
         form.addRow(self.steps_label, self.steps_spin)
+        self.walk_space_combo = QComboBox()  # a GLF's two spaces (genviz.backend.glf.GLFModel.walk_space)
+        self.walk_space_combo.setObjectName("walk_space")
+        self.walk_space_combo.addItem("noise ε: x = G(f⁻¹(ε))", "eps")
+        self.walk_space_combo.addItem("latent z: x = G(z)", "z")
+        self.walk_space_label = QLabel("Walk in")
+        form.addRow(self.walk_space_label, self.walk_space_combo)
         self.space_label = QLabel()
         self.space_label.setWordWrap(True)
         self.space_label.setStyleSheet(HINT_STYLE)

@@ -111,7 +111,11 @@ class InterpolationState:
             return "DDIM latent x_T, decoded by deterministic DDIM (η = 0); real images enter by DDIM inversion."
         shape = getattr(m, "latent_shape", m.data_shape)
         how = ("; real images enter by the encoder (μ)." if m.family == "vae" else
+               "; real images enter by the encoder." if getattr(m.traits, "encoder", False) else
                "; no encoder: endpoints from seeds or samples.")
+        if hasattr(m, "walk_space"):  # a GLF: say which of its spaces the walk uses
+            from genviz.backend.interpolation import latent_space
+            return latent_space(m).describe() + how
         return f"{m.family.upper()} latent z ∈ R^{'×'.join(map(str, shape))}{how}"
 
     # ---- endpoints -----------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class InterpolationPanel(QWidget):
         self.grid_check.toggled.connect(lambda on: self._setting("grid", on))
         self.grid_spin.valueChanged.connect(lambda v: self._setting("grid_side", v))
         self.steps_spin.valueChanged.connect(lambda v: self._setting("ddim_steps", v))
+        self.walk_space_combo.currentIndexChanged.connect(lambda _i: self._walk_space(self.walk_space_combo.currentData()))
         self.picker_seed.valueChanged.connect(lambda v: self._setting("picker_seed", v))
         self.digit_page.valueChanged.connect(lambda v: self._setting("digit_page", v))
         for row in self.rows:
@@ -124,6 +125,14 @@ class InterpolationPanel(QWidget):
             self.refresh()  # titles follow the settings until a walk is decoded
         else:
             self.update_caption()
+
+    def _walk_space(self, space) -> None:
+        """A GLF's walk space changed (noise ε or latent z): the next walk runs there (same endpoint images)."""
+        m = self.model
+        if m is None or not hasattr(m, "walk_space") or space is None or m.walk_space == space:
+            return
+        m.walk_space = space  # read when the next walk builds its latent space
+        self.space_label.setText(self.state.space_text())
 
     def _corner_toggled(self, i: int, on: bool) -> None:
         if on:
@@ -165,6 +174,11 @@ class InterpolationPanel(QWidget):
         is_diff = self.state.is_diffusion
         self.steps_spin.setVisible(is_diff)
         self.steps_label.setVisible(is_diff)
+        has_spaces = hasattr(self.model, "walk_space")
+        self.walk_space_combo.setVisible(has_spaces)
+        self.walk_space_label.setVisible(has_spaces)
+        if has_spaces:
+            self.walk_space_combo.setCurrentIndex(max(0, self.walk_space_combo.findData(self.model.walk_space)))
         self.controls.show_settings(self.state.settings)
         self.space_label.setText(self.state.space_text())
         self._set_enabled(True)
