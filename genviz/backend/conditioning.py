@@ -248,7 +248,10 @@ def edit_samplers(model) -> tuple:
     from .ddgan_edit import EDIT_SAMPLERS, supports
     if completion.supports(model):  # autoregressive / RBM: clamped completion (``completion.canvas_fill``)
         return completion.fill_samplers(model)
-    return EDIT_SAMPLERS if supports(model) else SDEDIT_SAMPLERS
+    if supports(model):
+        return EDIT_SAMPLERS
+    from .samplers.schedulers import BY_NAME  # every diffusers scheduler too (``sdedit_schedulers``)
+    return SDEDIT_SAMPLERS + tuple(BY_NAME)
 
 
 def t0_to_timestep(t0: float, T: int) -> int:
@@ -361,6 +364,12 @@ def sdedit(model, strokes, *, t0: float = DEFAULT_T0, n: int = 4, steps: int = 2
     if t_start < 0:  # t0 = 0: nothing to do
         out = yb.clone()
         return SDEditResult(out, out.clone(), y, m, 0, [], time.perf_counter() - start)
+    if sampler not in SDEDIT_SAMPLERS:  # a diffusers scheduler: its own img2img loop
+        if ilvr > 1 or guidance > 0 or repeats > 1:
+            raise ValueError(f"{sampler}: ILVR, guidance and repeats run with the ddim and ddpm samplers only")
+        from .sdedit_schedulers import scheduler_sdedit
+        return scheduler_sdedit(model, y, sampler=sampler, t0=t0, n=n, steps=steps, seed=seed, mask=m,
+                                callback=callback, start=start)
 
     spec = get_sampler(sampler)
     kw: dict[str, bool | float] = {"clip_sample": bool(clip_sample)}

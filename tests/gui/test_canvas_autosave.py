@@ -56,3 +56,15 @@ def test_preset_keeps_the_users_drawing_in_history(qtbot, tmp_path):
     p.restore_session({"drawing_file": "drawings/digit3_0.png"})  # the same again: no duplicate of the preset
     p.shutdown()
     assert len(list((folder / "history").glob("drawing-*.png"))) == 2  # the first preset drawing, once
+
+
+def test_a_drawing_autosaved_on_the_other_paper_is_restored_on_this_one(qtbot, tmp_path):
+    """A white-paper (emoji model) autosave restored into the black-paper canvas is inverted, as switching models
+    converts it: a black 3 on white must not reach an MNIST model as a white page with a dark digit."""
+    a = np.full((280, 280, 3), 255, np.uint8)
+    a[60:220, 120:160] = 0  # a black bar on white paper
+    write_drawing(tmp_path, a, np.zeros((280, 280), np.uint8))
+    p = _panel(qtbot, tmp_path)
+    ink = p.canvas.ink_array()
+    assert ink[0, 0].max() == 0 and ink[140, 140].min() > 200  # black paper, white stroke
+    p.shutdown()

@@ -219,7 +219,14 @@ class CanvasActions:
             return False
         if saved is None:
             return False
-        self.canvas.set_image(saved[0], mask=saved[1], undoable=False)
+        import numpy as np
+        img = np.asarray(saved[0])
+        if img.dtype == np.uint8 and img.ndim >= 2:  # drawn on the other paper (a white-paper model's drawing, say)
+            border = np.concatenate([img[0].ravel(), img[-1].ravel(), img[:, 0].ravel(), img[:, -1].ravel()])
+            bg = 255 if self.canvas.background.lightness() > 127 else 0
+            if abs(float(np.median(border)) - (255 - bg)) < abs(float(np.median(border)) - bg):
+                img = 255 - img  # the canvas' convention: old paper becomes this paper, as set_background does
+        self.canvas.set_image(img, mask=saved[1], undoable=False)
         self.autosave_label.setText(f"restored the drawing autosaved in {self._autosave_dir}")
         return True
 
