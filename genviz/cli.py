@@ -269,13 +269,14 @@ def cmd_list(a) -> int:
         print(json.dumps([i.to_dict() for i in infos], indent=2))
     else:
         w = max([len(i.name) for i in infos] + [4]) + 2
-        print(f"{'name':<{w}}{'family':<12}{'dataset':<14}{'shape':<14}{'size':>9}")
+        fw = max([len(i.family or "") for i in infos if not i.error] + [10]) + 2  # "autoregressive" is 14
+        print(f"{'name':<{w}}{'family':<{fw}}{'dataset':<14}{'shape':<14}{'size':>9}")
         for i in infos:
             if i.error:
                 print(f"{i.name:<{w}}broken: {i.error}")
                 continue
             shape = "x".join(map(str, i.data_shape))
-            print(f"{i.name:<{w}}{i.family:<12}{i.dataset:<14}{shape:<14}{i.size_bytes / 1e6:>7.2f}MB")
+            print(f"{i.name:<{w}}{i.family:<{fw}}{i.dataset:<14}{shape:<14}{i.size_bytes / 1e6:>7.2f}MB")
     return 0
 
 
