@@ -30,9 +30,7 @@ untracked folder); ``--resume`` continues from ``state`` up to ``--iters`` in al
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from ..data import load_mnist, to_model_space
 from ..ddgan import DDGANSchedule
 from ..nets.ddgan import DDGANDiscriminator, DDGANGenerator
 from .ddgan_common import adversarial_step, ema_update
+from .recipe_cli import recipe_parser, run_recipe
 
 T = 4
 NET_CONFIG: dict[str, Any] = dict(in_channels=1, latent_dim=64, num_timesteps=T, channels=[32, 64, 96], cond_dim=128,
@@ -172,20 +171,8 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
 
 def main(argv=None):
     """``genviz train mnist-ddgan``: parse ``argv`` and run ``train``."""
-    p = argparse.ArgumentParser(prog="genviz train mnist-ddgan")
-    p.add_argument("--out", default="checkpoints/mnist-ddgan.safetensors")
-    for k, v in DEFAULTS.items():
-        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
-    p.add_argument("--save-minutes", type=float, default=5.0, help="write the checkpoint and the resume state this often")
-    p.add_argument("--state", default=STATE, help="resume-state file (optimizer and RNG states; untracked)")
-    p.add_argument("--resume", action="store_true", help="continue from --state up to --iters iterations in all")
-    p.add_argument("--log-every", type=int, default=100)
-    p.add_argument("--threads", type=int, default=int(os.environ.get("GENVIZ_THREADS", 0)) or None,
-                   help="torch threads (default: $GENVIZ_THREADS, else all cores; 1 on a busy machine)")
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads or os.cpu_count() or 1)
-    del a.threads
-    train(**vars(a))
+    p = recipe_parser("mnist-ddgan", DEFAULTS, STATE, save_minutes=5.0)
+    run_recipe(p, argv, train)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ training digits of resources/mnist10k.npz. Resumable: ``--resume`` continues fro
 """
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import time
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import torch
 from ..checkpoints import save_checkpoint
 from ..data import load_mnist, to_model_space
 from ..nets.glf import GLFNet
+from .recipe_cli import recipe_parser, run_recipe
 
 NET_CONFIG = dict(in_channels=1, latent_dim=20, width=32, transforms=4, hidden=128, bins=8)
 DEFAULTS = dict(iters=6000, batch_size=128, lr=1e-3, min_lr=5e-5, beta=1.0, seed=0)
@@ -151,23 +150,11 @@ def train(out="checkpoints/mnist-glf.safetensors", iters=DEFAULTS["iters"], batc
 
 def main(argv=None):
     """``genviz train mnist-glf``: parse ``argv`` and run ``train``."""
-    p = argparse.ArgumentParser(prog="genviz train mnist-glf")
-    p.add_argument("--out", default="checkpoints/mnist-glf.safetensors")
-    for k, v in DEFAULTS.items():
-        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
+    p = recipe_parser("mnist-glf", DEFAULTS, STATE)
     p.add_argument("--latent-dim", type=int, default=int(NET_CONFIG["latent_dim"]))
     p.add_argument("--no-stop-gradient", dest="stop_gradient", action="store_false",
                    help="the regularised GLF (Eq. 3.5): the flow NLL also trains the encoder")
-    p.add_argument("--save-minutes", type=float, default=3.0)
-    p.add_argument("--state", default=STATE, help="resume-state file (optimizer and RNG states; untracked)")
-    p.add_argument("--resume", action="store_true", help="continue from --state up to --iters iterations in all")
-    p.add_argument("--log-every", type=int, default=100)
-    p.add_argument("--threads", type=int, default=int(os.environ.get("GENVIZ_THREADS", 0)) or None,
-                   help="torch threads (default: $GENVIZ_THREADS, else all cores; 1 on a busy machine)")
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads or os.cpu_count() or 1)
-    del a.threads
-    train(**vars(a))
+    run_recipe(p, argv, train)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ holds the optimizer, the buffer and the RNG states), saved every ``--save-minute
 """
 from __future__ import annotations
 
-import argparse
-import os
 import time
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from ..checkpoints import load_checkpoint, save_checkpoint
 from ..data import load_mnist, to_model_space
 from ..nets.vaebm import VAEBMNet
 from ..samplers.langevin import ReplayBuffer
+from .recipe_cli import recipe_parser, run_recipe
 
 ENERGY_CONFIG = dict(in_channels=1, width=16)
 DEFAULTS = dict(iters=500, batch_size=32, lr=1e-4, K=60, eta=0.01, reg=0.1, reinit=0.05, buffer=5000, seed=0)
@@ -149,21 +148,9 @@ def train(out="checkpoints/mnist-vaebm.safetensors", iters=DEFAULTS["iters"], ba
 
 def main(argv=None):
     """``genviz train mnist-vaebm``: parse ``argv`` and run ``train``."""
-    p = argparse.ArgumentParser(prog="genviz train mnist-vaebm")
-    p.add_argument("--out", default="checkpoints/mnist-vaebm.safetensors")
-    for k, v in DEFAULTS.items():
-        p.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
+    p = recipe_parser("mnist-vaebm", DEFAULTS, STATE, log_every=25)
     p.add_argument("--base", default="mnist-vae", help="the base VAE checkpoint (a ConvVAE)")
-    p.add_argument("--save-minutes", type=float, default=3.0)
-    p.add_argument("--state", default=STATE, help="resume-state file (optimizer, buffer, RNG states; untracked)")
-    p.add_argument("--resume", action="store_true", help="continue from --state up to --iters iterations in all")
-    p.add_argument("--log-every", type=int, default=25)
-    p.add_argument("--threads", type=int, default=int(os.environ.get("GENVIZ_THREADS", 0)) or None,
-                   help="torch threads (default: $GENVIZ_THREADS, else all cores; 1 on a busy machine)")
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads or os.cpu_count() or 1)
-    del a.threads
-    train(**vars(a))
+    run_recipe(p, argv, train)
 
 
 if __name__ == "__main__":
