@@ -1,4 +1,6 @@
 """One loader for every checkpoint format genviz reads, and the registry of bundled checkpoints.
+(Over ~450 lines: the diffusers-folder part, ~120 lines, is to move to its own module; it was edited by two
+changes at once this round, so the split waits for the next one.)
 
 Formats (``load_checkpoint``):
 

@@ -1,4 +1,6 @@
 """Conditioning a diffusion model on a drawing: SDEdit, masked editing (inpainting) and ILVR guidance.
+(~450 lines, kept whole: ``sdedit`` is one loop whose options interleave per step; other editors live apart:
+``ddgan_edit``, ``completion``, ``sdedit_schedulers``.)
 
 SDEdit (Meng et al. 2022, "SDEdit: Guided Image Synthesis and Editing with Stochastic Differential
 Equations", Alg. 1): from a drawing y (model space), take
