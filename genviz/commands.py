@@ -170,7 +170,8 @@ def cmd_sdedit(a) -> int:
         raise CLIError(f"--n must be >= 1, got {a.n}")
     if a.steps < 1:
         raise CLIError(f"--steps must be >= 1, got {a.steps}")
-    from .backend.conditioning import DEFAULT_T0, load_image, model_to_unit, recommended_settings, sdedit, t0_to_timestep
+    from .backend.conditioning import load_image, model_to_unit, recommended_settings, sdedit, t0_to_timestep
+    from .backend.sdedit_defaults import default_t0
     if a.t0 is not None:
         try:
             t0_to_timestep(a.t0, 1000)
@@ -197,7 +198,7 @@ def cmd_sdedit(a) -> int:
     from .backend.validate import check_run_memory
     from .cli_io import atomic_output
     check_run_memory(model, a.n, f"--n {a.n}")
-    rec = dict(t0=DEFAULT_T0, ilvr=0, guidance=0.0) if a.plain else recommended_settings(model)
+    rec = dict(t0=default_t0(model)[0], ilvr=0, guidance=0.0) if a.plain else recommended_settings(model)
     t0 = a.t0 if a.t0 is not None else rec["t0"]
     ilvr = a.ilvr if a.ilvr is not None else rec["ilvr"]
     guidance = a.guidance if a.guidance is not None else rec["guidance"]

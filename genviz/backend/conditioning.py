@@ -46,32 +46,15 @@ import torch.nn.functional as F
 
 from .imaging import to_uint8
 from .samplers import ChainStep, get_sampler, make_timesteps
+from .sdedit_defaults import DEFAULT_T0, GUIDE_CHECKPOINT, RECOMMENDED, recommended_settings  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     import PIL.Image
 
 SDEDIT_SAMPLERS = ("ddim", "ddpm")
-DEFAULT_T0 = 0.6  # plain SDEdit; fraction of T, chosen from resources/sdedit/measurements.json (README "Stroke canvas")
 DEFAULT_ILVR_N = 4
 DEFAULT_ILVR_STOP = 0.3
 DEFAULT_GUIDE_STOP = 0.2
-GUIDE_CHECKPOINT = "mnist-guide"
-RECOMMENDED = dict(t0=0.9, ilvr=4, guidance=2.0)  # measured: README "Stroke canvas"
-
-
-def recommended_settings(model) -> dict:
-    """The measured defaults for ``model``: with a guide classifier for its images (the bundled
-    ``mnist-guide``), ``RECOMMENDED`` (t0 0.9, ILVR factor 4, guidance scale 2) plus
-    ``guide_classifier``; otherwise plain SDEdit at ``DEFAULT_T0`` (0.6)."""
-    from .checkpoints import CheckpointError, load_checkpoint, read_metadata
-    try:
-        meta = read_metadata(GUIDE_CHECKPOINT)
-        fits = tuple(meta.get("data", {}).get("shape", ())) == tuple(model.data_shape)
-    except CheckpointError:
-        fits = False
-    if not fits:
-        return dict(t0=DEFAULT_T0, ilvr=0, guidance=0.0)
-    return dict(RECOMMENDED, guide_classifier=load_checkpoint(GUIDE_CHECKPOINT, device=model.device))
 
 
 # ---- images <-> model space ------------------------------------------------------------------------

@@ -227,6 +227,7 @@ METADATA = Obj({
     "latent": Obj({"shape": Shape(ranks=(1, 2, 3)), "prior": Text(500)}),
     "classes": ListOf(Text(100), max_len=10_000, min_len=1),
     "energy": Obj({"sign": Text(20)}),
+    "canvas": Obj({"t0": Float(0.0, 1.0), "source": Text(1000)}),
     "training": Anything(),
 })
 

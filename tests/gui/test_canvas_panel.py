@@ -374,3 +374,33 @@ def test_cancel_stops_the_job_and_stages_nothing(qtbot, tiny_ckpt, autosave_dir)
     finally:
         p.shutdown()
         eng.shutdown()
+
+
+def test_default_t0_follows_the_models_schedule(qtbot, tiny_ckpt, autosave_dir, tmp_path):
+    """A linear-schedule model gets the t0 that keeps the same ᾱ as 0.6 on the cosine schedule (0.32, not 0.6,
+    where the linear schedule keeps ᾱ ≈ 0.026); a checkpoint's own measured canvas.t0 wins; the tooltip says why."""
+    import copy
+
+    import torch
+
+    from genviz.backend import save_checkpoint
+    from genviz.backend.checkpoints import read_metadata
+    from genviz.backend.nets.unet import UNet
+    from genviz.gui.chain_runner import load_model
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        assert p.t0_slider.value() == 60  # the tiny model is on the cosine schedule
+        meta = copy.deepcopy(read_metadata(tiny_ckpt))
+        meta["schedule"] = dict(meta["schedule"], beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
+        torch.manual_seed(0)
+        sd = UNet(base=8, mults=[1, 2], blocks=1, attn_lowest=False).state_dict()
+        save_checkpoint(tmp_path / "lin.safetensors", sd, meta)
+        p.set_model(load_model(str(tmp_path / "lin.safetensors"), "cpu"))
+        assert p.t0_slider.value() == 32 and "ᾱ" in p.t0_slider.toolTip()
+        meta["canvas"] = {"t0": 0.45, "source": "measured for lin"}
+        save_checkpoint(tmp_path / "lin2.safetensors", sd, meta)
+        p.set_model(load_model(str(tmp_path / "lin2.safetensors"), "cpu"))
+        assert p.t0_slider.value() == 45 and "measured for lin" in p.t0_slider.toolTip()
+    finally:
+        p.shutdown()
+        eng.shutdown()

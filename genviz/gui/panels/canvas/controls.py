@@ -188,3 +188,5 @@ class SDEditControls(QGroupBox):
         self.ilvr_spin.setValue(int(rec["ilvr"]))
         self.guide_scale.setValue(int(round(rec["guidance"])))
         self.t0_slider.setValue(int(round(rec["t0"] * 100)))
+        self.t0_slider.setToolTip(f"default t0 = {rec['t0']:g}: {rec.get('t0_source', '')}" if rec.get("t0_source")
+                                  else "")

@@ -75,13 +75,18 @@ def sdedit_samplers(model=None) -> tuple[str, ...]:
             else tuple(SDEDIT_SAMPLERS) + tuple(EDIT_SAMPLERS) + tuple(FILL_SAMPLERS))
 
 
-def recommended(guided: bool) -> dict:
-    """The measured defaults (README "Stroke canvas", ``conditioning.RECOMMENDED`` / ``DEFAULT_T0``): with a
-    guide classifier t0, ILVR factor and guidance scale of ``RECOMMENDED``; without, plain SDEdit at
-    ``DEFAULT_T0`` (the ILVR factor and the guidance scale keep ``RECOMMENDED``'s values, switched off)."""
-    from ....backend.conditioning import DEFAULT_T0, RECOMMENDED
-    return dict(t0=RECOMMENDED["t0"] if guided else DEFAULT_T0, ilvr=int(RECOMMENDED["ilvr"]),
-                guidance=float(RECOMMENDED["guidance"]), guided=guided)
+def recommended(guided: bool, model=None) -> dict:
+    """The measured defaults (README "Stroke canvas", ``sdedit_defaults``): with a guide classifier t0, ILVR
+    factor and guidance scale of ``RECOMMENDED``; without, plain SDEdit at ``default_t0(model)`` (the model's
+    measured t0, else the t0 keeping the same ᾱ as 0.6 on mnist-ddpm; ``DEFAULT_T0`` with no model). The
+    ILVR factor and the guidance scale keep ``RECOMMENDED``'s values, switched off. ``t0_source`` says why."""
+    from ....backend.sdedit_defaults import DEFAULT_T0, RECOMMENDED, default_t0
+    if guided:
+        t0, why = RECOMMENDED["t0"], "measured with ILVR and mnist-guide"
+    else:
+        t0, why = default_t0(model) if model is not None else (DEFAULT_T0, "the default measured on mnist-ddpm")
+    return dict(t0=t0, ilvr=int(RECOMMENDED["ilvr"]), guidance=float(RECOMMENDED["guidance"]), guided=guided,
+                t0_source=why)
 
 
 def _int(data: dict, key: str, lo: int, hi: int) -> int:

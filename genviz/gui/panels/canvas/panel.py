@@ -236,8 +236,9 @@ class CanvasPanel(CanvasActions, QWidget):
 
     def apply_recommended(self, guided: bool) -> None:
         """The measured defaults (``model.recommended``): with a guide classifier, t0 0.9 with ILVR (factor 4)
-        and classifier guidance (scale 2); without, plain SDEdit at t0 = 0.6."""
-        self.controls.apply_recommended(recommended(guided))
+        and classifier guidance (scale 2); without, plain SDEdit at the model's default t0 (0.6 on mnist-ddpm;
+        ``sdedit_defaults.default_t0``)."""
+        self.controls.apply_recommended(recommended(guided, self.model))
 
     def choose_colour(self) -> None:
         """Ask for a brush colour (colour models)."""
