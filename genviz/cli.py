@@ -164,7 +164,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sd.add_argument("--strokes", required=True, metavar="IMG", help="the drawing: an image of any size and mode")
     sd.add_argument("--mask", metavar="IMG", help="white = regenerate, black = keep the drawing")
     sd.add_argument("--t0", type=bounded_float(0.0, 1.0), default=None, help="start level as a fraction of T in [0, 1] (default: 0.9 "
-                    "with ILVR + guidance, 0.6 plain)")
+                    "with ILVR + guidance; plain: the model's measured t0, else the t0 keeping the signal 0.6 keeps on "
+                    "mnist-ddpm)")
     sd.add_argument("--n", type=bounded_int(1, LIMITS["candidates"]), default=4, help="number of candidates K (default 4)")
     sd.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), default=25, help="reverse-chain steps from t0 to 0 (default 25)")
     sd.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
@@ -174,7 +175,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sd.add_argument("--guidance", type=bounded_float(0.0, 1000.0), default=None, metavar="S",
                     help="classifier guidance toward the drawn digit with the mnist-guide classifier (0 = off; "
                     "default 2 when mnist-guide fits the model, else 0)")
-    sd.add_argument("--plain", action="store_true", help="plain SDEdit: no ILVR, no guidance (default t0 0.6)")
+    sd.add_argument("--plain", action="store_true", help="plain SDEdit: no ILVR, no guidance (default t0: see --t0)")
     sd.add_argument("--guide-class", type=bounded_int(0, 9999), default=None, metavar="C", help="digit to guide toward (default: "
                     "the class mnist-guide sees in the drawing)")
     sd.add_argument("--repeats", type=bounded_int(1, LIMITS["repeats"]), default=1, help="SDEdit repeats (default 1)")
@@ -347,8 +348,9 @@ def cmd_samplers(a) -> int:
     if a.json:
         print(json.dumps(rows, indent=2))
     else:
+        w = {k: max(len(str(r[k])) for r in rows) + 2 for k in ("name", "label", "kind")}  # columns fit the longest
         for r in rows:
-            print(f"{r['name']:<15}{r['label']:<38}{r['kind']:<11}{', '.join(r['families'])}")
+            print(f"{r['name']:<{w['name']}}{r['label']:<{w['label']}}{r['kind']:<{w['kind']}}{', '.join(r['families'])}")
     return 0
 
 

@@ -39,6 +39,20 @@ def test_list_table(bundled, capsys):
     assert "tiny-ddpm" in out and "diffusion" in out
 
 
+def test_samplers_table_columns_never_run_together(capsys):
+    """Every sampler's name, label and kind are followed by at least two spaces, whatever their length
+    (``dpmpp-2m-sde-karras``, ``autoregressive``), and the kind column starts at the same place on every line."""
+    from genviz.backend.samplers import SAMPLERS
+    assert main(["samplers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(SAMPLERS)
+    starts = set()
+    for line, s in zip(lines, SAMPLERS.values()):
+        assert line.startswith(s.name + "  ") and f"{s.title}  " in line
+        starts.add(line.index(s.kind + "  ", line.index(s.title) + len(s.title)))
+    assert len(starts) == 1
+
+
 def test_info(bundled, capsys):
     assert main(["info", "tiny-ddpm"]) == 0
     meta = json.loads(capsys.readouterr().out)
