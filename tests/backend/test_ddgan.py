@@ -190,3 +190,25 @@ def test_recipe_trains_saves_and_resumes(tmp_path, keep_threads):
     m = load_checkpoint(str(out), device="cpu")
     assert isinstance(m, DDGANModel) and m.num_timesteps == 4 and m.latent_dim == 64
     assert sample(m, n=2, seed=0).shape == (2, 1, 28, 28)
+
+
+def test_recipe_warm_start_freezes_g_during_the_d_warmup(tmp_path, keep_threads):
+    """--init-g starts G and its EMA from a checkpoint; during --d-warmup only D moves (the saved EMA equals the
+    initial weights bit for bit); the iteration count continues from the checkpoint's; a resume keeps the offset."""
+    from safetensors.torch import load_file
+    out0, out1, state = tmp_path / "a.safetensors", tmp_path / "b.safetensors", tmp_path / "s.pt"
+    common = ["--state", str(state), "--batch-size", "4", "--threads", "1", "--log-every", "1", "--d-width", "8"]
+    mnist_ddgan.main(common + ["--out", str(out0), "--iters", "2"])
+    state.unlink()
+    mnist_ddgan.main(common + ["--out", str(out1), "--iters", "2", "--init-g", str(out0), "--d-warmup", "2"])
+    w0, w1 = load_file(out0), load_file(out1)
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)  # G frozen while D warms up
+    tr = read_metadata(out1)["training"]
+    assert tr["iterations"] == 4 and tr["init_iterations"] == 2 and tr["init_g"] == str(out0) and tr["d_warmup"] == 2
+    mnist_ddgan.main(common + ["--out", str(out1), "--iters", "3", "--resume"])
+    w2 = load_file(out1)
+    assert any(not torch.equal(w0[k], w2[k]) for k in w0)  # joint updates after the warm-up
+    assert read_metadata(out1)["training"]["iterations"] == 5
+    with pytest.raises(ValueError, match="not a ddgan checkpoint"):
+        mnist_ddgan.train(out=tmp_path / "c.safetensors", iters=1, state=tmp_path / "s2.pt", init_g="mnist-ddpm",
+                          log=lambda s: None)

@@ -7,8 +7,9 @@ import torch.nn.functional as F
 
 
 def adversarial_step(gen, disc, opt_g, opt_d, x_prev: torch.Tensor, x_t: torch.Tensor, fake_prev: torch.Tensor,
-                     i: torch.Tensor, r1_gamma: float = 0.0, r1_scale: float = 1.0) -> tuple[float, float]:
-    """The discriminator's then the generator's step on one batch; returns (D loss, G loss) as floats.
+                     i: torch.Tensor, r1_gamma: float = 0.0, r1_scale: float = 1.0,
+                     train_g: bool = True) -> tuple[float, float]:
+    """The discriminator's then (``train_g``) the generator's step on one batch; returns (D loss, G loss) as floats.
 
     Non-saturating losses: L_D = softplus(−D(x_{t−1}, x_t, t)) + softplus(D(x'_{t−1}, x_t, t)) with x_{t−1} the
     real pair's state and x'_{t−1} ~ q(x_{t−1} | x_t, G(x_t, z, t)) the fake one; L_G = softplus(−D(x'_{t−1}, x_t,
@@ -20,6 +21,8 @@ def adversarial_step(gen, disc, opt_g, opt_d, x_prev: torch.Tensor, x_t: torch.T
         x_prev, x_t: (N, ...) a real pair (x_{t−1}, x_t); x_prev gets requires_grad for R1.
         fake_prev: (N, ...) the generator's x'_{t−1} (with its graph, for the generator's step).
         i: (N,) step indices 0..T−1.
+        train_g: False for a discriminator-only step (a fresh D's warm-up against a warm-started G): G's loss is
+            only measured.
     """
     r1 = r1_gamma > 0
     x_prev.requires_grad_(r1)
@@ -31,6 +34,9 @@ def adversarial_step(gen, disc, opt_g, opt_d, x_prev: torch.Tensor, x_t: torch.T
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
+    if not train_g:
+        with torch.no_grad():
+            return float(d_loss.detach()), float(F.softplus(-disc(fake_prev, x_t, i)).mean())
     g_loss = F.softplus(-disc(fake_prev, x_t, i)).mean()
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()

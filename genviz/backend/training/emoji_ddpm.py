@@ -40,12 +40,13 @@ from .mnist_ddpm import _Defaults, _NetConfig, _Schedule  # the same typed confi
 NET_CONFIG = _NetConfig(in_channels=3, base=32, mults=[1, 2, 2], blocks=1, attn_lowest=True, dropout=0.0)
 SCHEDULE = _Schedule(beta_schedule="squaredcos_cap_v2", num_train_timesteps=1000, beta_start=0.0001, beta_end=0.02,
                      prediction_type="epsilon")
-DEFAULTS = _Defaults(iters=10000, batch_size=64, lr=2e-3, min_lr=1e-5, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
+DEFAULTS = _Defaults(iters=3000, batch_size=64, lr=2e-3, min_lr=1e-5, warmup=200, ema=0.999, snr_gamma=5.0, seed=0)
 STATE = "out/emoji-ddpm.resume.pt"
-# Seconds per iteration, measured on 2 December 2026 with 20 iterations through the training lock (batch 64,
-# ``--iters 20 --log-every 10``) on the 2 shared cores: 0.49 s with 2 threads (2.05 it/s; 0.94 s, 1.07 it/s with
-# one). ``iters`` = 10,000 is then 82 min, inside the 90-minute budget with room for a busier machine.
-SECONDS_PER_ITER = 0.49
+# Seconds per iteration (batch 64, 2 threads, forward + backward + AdamW), measured on 2 December 2026 on the
+# 2-core AVX2 machine the recipe ran on, before training: 1.28 s (0.78 it/s; 2.1 s with one thread). A first
+# estimate of 0.49 s on another machine had set ``iters`` = 10,000 (82 min there, 3.6 h here); ``iters`` = 3,000
+# (64 min, 56 epochs of the 3,432 images) fits the hour.
+SECONDS_PER_ITER = 1.28
 
 
 def metadata(name: str, iters_done: int, args: dict, seconds: float, loss: float, net_config: dict) -> dict:

@@ -91,7 +91,8 @@ def _real_pair(sched: DDGANSchedule, x0: torch.Tensor, i: torch.Tensor):
 def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], batch_size=DEFAULTS["batch_size"],
           lr_g=DEFAULTS["lr_g"], lr_d=DEFAULTS["lr_d"], d_width=DEFAULTS["d_width"], r1_gamma=DEFAULTS["r1_gamma"],
           r1_every=DEFAULTS["r1_every"], ema=DEFAULTS["ema"], seed=DEFAULTS["seed"], save_minutes: float = 5.0, state: str | Path = STATE,
-          resume: bool = False, log_every: int = 100, log=print) -> Path:
+          resume: bool = False, log_every: int = 100, init_g: str | None = None, d_warmup: int = 0,
+          log=print) -> Path:
     """Train mnist-ddgan (see the module docstring); returns ``out``.
 
     Args:
@@ -99,9 +100,15 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         iters: total iterations (counting those of a resumed run).
         state: the resume-state file (torch.save of plain tensors and dicts), written with ``out``.
         resume: continue from ``state``; FileNotFoundError when it is missing.
+        init_g: warm start: a genviz ``ddgan`` checkpoint of this network (path or bundled name; e.g. the shipped
+            ``mnist-ddgan``, whose EMA generator is all a checkpoint keeps) whose weights start G and its EMA; D
+            starts fresh and trains alone for ``d_warmup`` iterations (G frozen) before the joint updates. The
+            EMA warm-up continues from the checkpoint's iteration count. ValueError: another network.
     """
     args = dict(iters=iters, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, d_width=d_width, r1_gamma=r1_gamma,
                 r1_every=r1_every, ema=ema, seed=seed, T=T)
+    if init_g is not None:
+        args.update(init_g=str(init_g), d_warmup=int(d_warmup))
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     data = to_model_space(load_mnist("train")[0])
@@ -113,9 +120,21 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr_g, betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr_d, betas=(0.5, 0.9))
     start, seconds_before, avg_d, avg_g = 0, 0.0, None, None
+    ema_offset = 0  # iterations the warm-start generator had already trained (EMA warm-up and the metadata)
     out, state = Path(out), Path(state)
+    if init_g is not None and not resume:
+        from ..checkpoints import load_checkpoint
+        init = load_checkpoint(init_g)
+        if init.family != "ddgan" or init.metadata.get("network", {}).get("config") != NET_CONFIG:
+            raise ValueError(f"--init-g {init_g}: not a ddgan checkpoint of this network ({NET_CONFIG})")
+        gen.load_state_dict(init.net.state_dict())
+        ema_gen.load_state_dict(init.net.state_dict())
+        ema_offset = int(init.metadata.get("training", {}).get("iterations", 0))
+        seconds_before = float(init.metadata.get("training", {}).get("seconds", 0.0))
+        args["init_iterations"] = ema_offset
+        log(f"G and its EMA from {init_g} ({ema_offset} iterations); a fresh D, {d_warmup} D-only iterations first")
     if resume:
-        st = torch.load(state, weights_only=False)  # our own file: numpy RNG state is a plain dict
+        st = torch.load(state, weights_only=True)  # tensors, numbers, strings and dicts only: never runs code
         gen.load_state_dict(st["gen"])
         disc.load_state_dict(st["disc"])
         ema_gen.load_state_dict(st["ema_gen"])
@@ -127,17 +146,19 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         torch.set_rng_state(st["torch_rng"])
         rng.bit_generator.state = st["np_rng"]
         start, seconds_before, avg_d, avg_g = st["iteration"], st["seconds"], st["avg_d"], st["avg_g"]
+        ema_offset = int(st.get("ema_offset", 0))
+        args.update({k: v for k, v in st.get("args", {}).items() if k in ("init_g", "d_warmup", "init_iterations")})
         log(f"resumed from {state} at iteration {start} ({seconds_before / 60:.1f} min)")
 
     def save(it):
         secs = seconds_before + time.time() - t0
-        save_checkpoint(out, ema_gen.state_dict(), metadata(it, args, secs, avg_d, avg_g))
+        save_checkpoint(out, ema_gen.state_dict(), metadata(ema_offset + it, args, secs, avg_d, avg_g))
         state.parent.mkdir(parents=True, exist_ok=True)
         tmp = state.with_suffix(state.suffix + ".tmp")
         torch.save({"gen": gen.state_dict(), "disc": disc.state_dict(), "ema_gen": ema_gen.state_dict(),
                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "torch_rng": torch.get_rng_state(),
                     "np_rng": rng.bit_generator.state, "iteration": it, "seconds": secs, "avg_d": avg_d,
-                    "avg_g": avg_g, "args": args}, tmp)
+                    "avg_g": avg_g, "args": args, "ema_offset": ema_offset}, tmp)
         tmp.replace(state)
 
     t0 = time.time()
@@ -149,12 +170,15 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         x_prev, x_t = _real_pair(sched, x0, i)
         x_t = x_t.contiguous(memory_format=cl)
         z = torch.randn(batch_size, int(NET_CONFIG["latent_dim"]))
-        x0_hat = gen(x_t, z, i)
+        train_g = it > int(d_warmup) if init_g is not None else True
+        with torch.set_grad_enabled(train_g):
+            x0_hat = gen(x_t, z, i)
         fake_prev, _ = sched.posterior_sample(x0_hat, x_t, i, torch.randn_like(x0))
         r1 = r1_gamma > 0 and it % r1_every == 0  # lazy R1: every r1_every iterations, scaled by it
         ld, lg = adversarial_step(gen, disc, opt_g, opt_d, x_prev, x_t, fake_prev, i,
-                                  r1_gamma=r1_gamma if r1 else 0.0, r1_scale=r1_every)
-        ema_update(ema_gen, gen, it, ema)
+                                  r1_gamma=r1_gamma if r1 else 0.0, r1_scale=r1_every, train_g=train_g)
+        if train_g:
+            ema_update(ema_gen, gen, ema_offset + it, ema)
         avg_d = ld if avg_d is None else 0.98 * avg_d + 0.02 * ld
         avg_g = lg if avg_g is None else 0.98 * avg_g + 0.02 * lg
         if it % log_every == 0:
@@ -172,6 +196,10 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
 def main(argv=None):
     """``genviz train mnist-ddgan``: parse ``argv`` and run ``train``."""
     p = recipe_parser("mnist-ddgan", DEFAULTS, STATE, save_minutes=5.0)
+    p.add_argument("--init-g", default=None, metavar="CKPT",
+                   help="warm start G (and its EMA) from a ddgan checkpoint of this network, e.g. mnist-ddgan")
+    p.add_argument("--d-warmup", type=int, default=0, metavar="N",
+                   help="with --init-g: N discriminator-only iterations before the joint updates")
     run_recipe(p, argv, train)
 
 

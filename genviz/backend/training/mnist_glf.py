@@ -97,7 +97,7 @@ def train(out="checkpoints/mnist-glf.safetensors", iters=DEFAULTS["iters"], batc
     start, seconds_before = 0, 0.0
     out, state = Path(out), Path(state)
     if resume:
-        st = torch.load(state, weights_only=False)  # our own file: numpy RNG state is a plain dict
+        st = torch.load(state, weights_only=True)  # tensors, numbers, strings and dicts only: never runs code
         net.load_state_dict(st["net"])
         opt.load_state_dict(st["opt"])
         torch.set_rng_state(st["torch_rng"])

@@ -93,7 +93,7 @@ def train(out="checkpoints/mnist-vaebm.safetensors", iters=DEFAULTS["iters"], ba
     start, seconds_before, avg = 0, 0.0, None
     out, state = Path(out), Path(state)
     if resume:
-        st = torch.load(state, weights_only=False)  # our own file: numpy RNG state is a plain dict
+        st = torch.load(state, weights_only=True)  # tensors, numbers, strings and dicts only: never runs code
         net.energy.load_state_dict(st["energy"])
         opt.load_state_dict(st["opt"])
         buf.items = st["buffer"]

@@ -119,7 +119,7 @@ def train(out="checkpoints/toy-25gaussians-ddgan.safetensors", dataset: str = "2
     if resume:
         if state is None or not Path(state).exists():
             raise FileNotFoundError(f"no resume state at {state}")
-        st = torch.load(state, weights_only=False)  # our own file
+        st = torch.load(state, weights_only=True)  # tensors and numbers only: never runs code
         for mod, key in ((gen, "gen"), (disc, "disc"), (ema_gen, "ema_gen"), (opt_g, "opt_g"), (opt_d, "opt_d")):
             mod.load_state_dict(st[key])
         torch.set_rng_state(st["torch_rng"])
