@@ -168,7 +168,9 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
                     "mnist-ddpm)")
     sd.add_argument("--n", type=bounded_int(1, LIMITS["candidates"]), default=4, help="number of candidates K (default 4)")
     sd.add_argument("--steps", type=bounded_int(1, LIMITS["steps"]), default=25, help="reverse-chain steps from t0 to 0 (default 25)")
-    sd.add_argument("--sampler", choices=("ddim", "ddpm"), default="ddim")
+    sd.add_argument("--sampler", default=None, metavar="NAME",
+                    help="ddim (default for diffusion models), ddpm, any diffusers scheduler of `genviz samplers` "
+                    "(plain SDEdit: no ILVR or guidance), or ddgan (a denoising diffusion GAN: round(t0·T) steps)")
     sd.add_argument("--eta", type=bounded_float(0.0, 10.0), default=0.0, help="DDIM eta (>= 0)")
     sd.add_argument("--ilvr", type=bounded_int(0, 64), default=None, metavar="N", help="ILVR low-pass factor (0 = off; default 4 "
                     "when a guide classifier fits the model, else 0)")

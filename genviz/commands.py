@@ -193,12 +193,20 @@ def cmd_sdedit(a) -> int:
 
     from .backend import load_checkpoint
     model = load_checkpoint(a.checkpoint, device=a.device)
-    if model.family != "diffusion" or not model.is_image:
-        raise CLIError(f"{model.name}: sdedit needs a diffusion model on images (this is a {model.family} model)")
+    from .backend.conditioning import SDEDIT_SAMPLERS, edit_samplers
+    if not model.is_image or model.family not in ("diffusion", "ddgan"):
+        raise CLIError(f"{model.name}: sdedit needs a diffusion model or a denoising diffusion GAN on images (this "
+                       f"is a {model.family} model" + ("; genviz complete fills its drawings)" if model.family in
+                                                       ("autoregressive", "rbm") else ")"))
+    samplers = edit_samplers(model)
+    a.sampler = a.sampler or samplers[0]
+    if a.sampler not in samplers:
+        raise CLIError(f"--sampler {a.sampler}: {model.name} edits with {', '.join(samplers)}")
     from .backend.validate import check_run_memory
     from .cli_io import atomic_output
     check_run_memory(model, a.n, f"--n {a.n}")
-    rec = dict(t0=default_t0(model)[0], ilvr=0, guidance=0.0) if a.plain else recommended_settings(model)
+    plain = a.plain or a.sampler not in SDEDIT_SAMPLERS  # ILVR + guidance defaults: the ddim/ddpm chain only
+    rec = dict(t0=default_t0(model)[0], ilvr=0, guidance=0.0) if plain else recommended_settings(model)
     t0 = a.t0 if a.t0 is not None else rec["t0"]
     ilvr = a.ilvr if a.ilvr is not None else rec["ilvr"]
     guidance = a.guidance if a.guidance is not None else rec["guidance"]
@@ -208,9 +216,14 @@ def cmd_sdedit(a) -> int:
         if tuple(guide.data_shape) != tuple(model.data_shape):
             raise CLIError(f"--guidance: mnist-guide works on {guide.data_shape} images, {model.name} on "
                            f"{model.data_shape}")
-    res = sdedit(model, strokes, t0=t0, n=a.n, steps=a.steps, sampler=a.sampler, seed=a.seed, mask=mask,
-                 eta=a.eta, ilvr=ilvr, repeats=a.repeats, guidance=guidance, guide_classifier=guide,
-                 guide_class=a.guide_class)
+    try:
+        res = sdedit(model, strokes, t0=t0, n=a.n, steps=a.steps, sampler=a.sampler, seed=a.seed, mask=mask,
+                     eta=a.eta, ilvr=ilvr, repeats=a.repeats, guidance=guidance, guide_classifier=guide,
+                     guide_class=a.guide_class)
+    except ValueError as e:
+        if a.sampler in SDEDIT_SAMPLERS:
+            raise
+        raise CLIError(str(e)) from None
     unit = model_to_unit(res.samples, model)
     try:
         if out.suffix.lower() == ".png":
@@ -223,7 +236,12 @@ def cmd_sdedit(a) -> int:
                          t_start=np.int64(res.t_start))
     except OSError as e:
         raise CLIError(f"--out {a.out}: could not write ({e.strerror or e})") from None
-    print(f"wrote {out} ({len(unit)} candidates, t0 {t0:g} = step {res.t_start} of {model.num_train_timesteps}, "
+    if a.sampler == "ddgan":  # the paper's step k = round(t0·T) of T (ddgan_edit.t0_to_steps)
+        from .backend.ddgan_edit import t0_to_steps
+        where = f"step {t0_to_steps(t0, model.num_timesteps)} of {model.num_timesteps}"
+    else:
+        where = f"step {res.t_start} of {model.num_train_timesteps}"
+    print(f"wrote {out} ({len(unit)} candidates, t0 {t0:g} = {where}, "
           f"{a.sampler}, {len(res.timesteps)} steps, seed {a.seed}" + (f", ILVR {ilvr}" if ilvr > 1 else "")
           + (f", guided to {res.guide_class}" if res.guide_class is not None else "") + ")")
     return 0

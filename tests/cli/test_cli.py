@@ -217,7 +217,8 @@ def test_sdedit_npz_and_png(bundled, tmp_path, capsys):
     (["--strokes", "{tmp}/s.png", "--t0", "1.5"], "t0"),
     (["--strokes", "{tmp}/s.png", "--t0", "-0.1"], "t0"),
     (["--strokes", "{tmp}/s.png", "--n", "0"], "--n"),
-    (["--strokes", "{tmp}/s.png", "--sampler", "euler"], "sampler"),
+    (["--strokes", "{tmp}/s.png", "--sampler", "ddgan"], "--sampler ddgan: tiny-ddpm edits with ddim, ddpm, "),
+    (["--strokes", "{tmp}/s.png", "--sampler", "euler-a", "--ilvr", "4"], "ddim and ddpm samplers only"),
 ])
 def test_sdedit_errors(bundled, tmp_path, capsys, args, msg):
     _stroke_png(tmp_path / "s.png")
@@ -232,6 +233,35 @@ def test_sdedit_errors(bundled, tmp_path, capsys, args, msg):
     assert_one_error_line(err)
     assert msg in err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_sdedit_with_a_diffusers_scheduler_and_with_a_ddgan(bundled, tmp_path, capsys):
+    """genviz sdedit runs every sampler the canvas offers: a diffusers scheduler (plain SDEdit by default, the mask's
+    kept pixels exact) and, for a denoising diffusion GAN, its round(t0·T)-step chain (issue 14's CLI)."""
+    from genviz.backend import save_checkpoint
+    from genviz.backend.nets.ddgan import DDGANGenerator
+    from genviz.backend.training import mnist_ddgan
+    strokes = _stroke_png(tmp_path / "s.png", mode="RGB")
+    mask = np.zeros((28, 28), np.uint8)
+    mask[:, 14:] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    out = tmp_path / "e.npz"
+    assert main(["sdedit", "tiny-ddpm", "--strokes", str(strokes), "--mask", str(tmp_path / "m.png"), "--sampler",
+                 "euler-a", "--steps", "3", "--n", "2", "--device", "cpu", "--out", str(out)]) == 0
+    assert "euler-a" in capsys.readouterr().out
+    with np.load(out) as f:
+        assert f["samples"].shape == (2, 1, 28, 28)
+        assert np.abs(f["samples"][:, :, :, :14] - f["drawing"][None, :, :, :14]).max() < 1e-6
+    cfg = dict(in_channels=1, latent_dim=8, num_timesteps=4, channels=[8, 8, 8], cond_dim=16, map_layers=1)
+    meta = mnist_ddgan.metadata(1, dict(mnist_ddgan.DEFAULTS, d_width=8), 0.0, 0.0, 0.0)
+    meta["network"]["config"], meta["latent"]["shape"] = cfg, [8]
+    save_checkpoint(bundled / "tiny-ddgan.safetensors", DDGANGenerator(**cfg).state_dict(), meta)
+    out = tmp_path / "g.npz"
+    assert main(["sdedit", "tiny-ddgan", "--strokes", str(strokes), "--t0", "0.5", "--n", "3", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    assert "t0 0.5 = step 2 of 4, ddgan, 2 steps" in capsys.readouterr().out
+    with np.load(out) as f:
+        assert f["samples"].shape == (3, 1, 28, 28) and np.isfinite(f["samples"]).all()
 
 
 def test_sdedit_error_from_the_shell(bundled, tmp_path):
