@@ -94,4 +94,13 @@ def test_glf_walk_space_choice(qtbot, ckpt_dir, monkeypatch):
     assert p.supported() and p.walk_space_combo.isVisibleTo(p) and "noise space" in p.space_label.text()
     p.walk_space_combo.setCurrentIndex(p.walk_space_combo.findData("z"))
     assert p.model.walk_space == "z" and "latent space" in p.space_label.text()
+    data = p.session_state()  # the walk space is part of a session, and comes back from one
+    assert data["walk_space"] == "z"
+    p.walk_space_combo.setCurrentIndex(p.walk_space_combo.findData("eps"))
+    assert p.model.walk_space == "eps"
+    p.restore_session(data)
+    assert p.model.walk_space == "z" and p.walk_space_combo.currentData() == "z"
+    with pytest.raises(ValueError, match="walk_space"):
+        p.restore_session({**data, "walk_space": "x"})
+    assert p.model.walk_space == "z"  # a refused session changes nothing
     w.close()

@@ -1,5 +1,5 @@
 """The interpolation panel: walk a line (or a 4-corner grid) through a model's latent and watch it decode.
-(~450 lines of Qt wiring only; the state, numbers and texts are already in ``model.py``, the controls in
+(~460 lines of Qt wiring only; the state, numbers and texts are already in ``model.py``, the controls in
 ``controls.py``.)
 
 View and wiring only. The state and every number and text shown live in ``model.InterpolationState``
@@ -398,15 +398,23 @@ class InterpolationPanel(QWidget):
 
     # ---- sessions, presets and the window (genviz.gui.demo, genviz.panels) ---------------------------
     def session_state(self) -> dict:
-        """The walk as data (``InterpolationState.session_state``)."""
-        return self.state.session_state()
+        """The walk as data (``InterpolationState.session_state``) and, for a GLF, its walk space (ε or z)."""
+        data = self.state.session_state()
+        if self.model is not None and hasattr(self.model, "walk_space"):
+            data["walk_space"] = self.model.walk_space
+        return data
 
     def restore_session(self, data: dict, on_done=None) -> None:
         """Set the controls and endpoints from ``session_state()``-style data (also a preset's ``state``);
         if it had been decoded (``decoded``), decode it again and move the slider to ``t``. ``on_done()``
         is called on the GUI thread when set up (after decoding, if any). Raises ValueError on bad data
         (changing nothing)."""
+        space = data.get("walk_space") if isinstance(data, dict) else None
+        if space is not None and self.walk_space_combo.findData(space) < 0:
+            raise ValueError(f"walk_space must be 'eps' or 'z', got {space!r}")
         t, decoded = self.state.apply_session(data)
+        if space is not None and self.model is not None and hasattr(self.model, "walk_space"):
+            self.walk_space_combo.setCurrentIndex(self.walk_space_combo.findData(space))  # -> _walk_space
         self.controls.show_settings(self.state.settings)
         self._update_rows()
         self.refresh_digits()
