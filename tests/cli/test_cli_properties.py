@@ -78,3 +78,17 @@ def test_sampler_parameters_are_refused_or_in_range(data):
     assert math.isfinite(v) and abs(v) <= 1e12, (name, prm.name, value)
     assert prm.minimum is None or v >= prm.minimum
     assert prm.maximum is None or v <= prm.maximum
+
+
+def test_integer_parameter_given_infinity_is_refused_in_one_line():
+    """int(inf) raises OverflowError, not ValueError: it must still come back as a ValueError naming the parameter
+    (found by the property above: annealed's steps_per_level = inf)."""
+    import pytest
+
+    from genviz.backend.samplers import SAMPLERS
+    for spec in SAMPLERS.values():
+        for p in spec.params:
+            if p.kind == "int":
+                for bad in (float("inf"), float("-inf"), float("nan")):
+                    with pytest.raises(ValueError, match=p.name):
+                        p.validate(bad)

@@ -78,6 +78,8 @@ class Param:
                     value = value.lower() in ("1", "true", "yes", "on")
                 else:
                     value = bool(value)
+        except OverflowError:  # int(inf)
+            raise ValueError(f"{self.name} must be finite, got {value!r}") from None
         except (TypeError, ValueError):
             raise ValueError(f"{self.name} must be a {self.kind}, got {value!r}") from None
         if self.kind == "choice" and value not in self.choices:
