@@ -130,3 +130,13 @@ def test_colour_tradeoff_figures_on_a_tiny_model(tmp_path):
     r0, r1 = res["rows"]
     assert r0["colour_error"] < 5 and r0["category_agreement"] == 1.0  # t0 = 0 returns the drawings
     assert r1["colour_error"] > r0["colour_error"]
+
+
+def test_real_vs_real_floor_draws_training_images_from_every_category():
+    """The Fréchet floor compares the held-out images with as many training images drawn at random (the training
+    split is stored by category: its first 380 images are all Smileys, which gave a floor of 225.6)."""
+    from genviz.backend.checkpoints import load_checkpoint
+    from genviz.backend.metrics import reference_features
+    f_ref, floor = reference_features(load_checkpoint("emoji-classifier", device="cpu"))
+    assert f_ref.shape[0] == 380
+    assert 5.0 < floor < 30.0  # 13.2 with the bundled classifier
