@@ -46,6 +46,8 @@ def demo_ckpts(ckpt_dir, tmp_path, monkeypatch):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from latenttiny import tiny_vae_net, vae_meta
     save_checkpoint(d / "mnist-vae.safetensors", tiny_vae_net().state_dict(), {**vae_meta(), "name": "mnist-vae"})
+    from colourtiny import genviz_ddpm
+    genviz_ddpm(d / "emoji-ddpm.safetensors", name="emoji-ddpm")  # the colour preset's model
     # 2-D toy checkpoints are small and load instantly: the density presets use the bundled ones
     for p in Path(ck.CHECKPOINT_DIR).glob("toy-*.safetensors"):
         shutil.copy(p, d)
