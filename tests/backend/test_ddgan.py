@@ -168,6 +168,20 @@ def test_networks_shapes():
     assert d(y, x, i).shape == (3,)
 
 
+def test_minibatch_stddev_sees_a_collapsed_batch():
+    d = DDGANDiscriminator(num_timesteps=4, width=8, mbstd_group=4)
+    x_t, i = torch.randn(8, 1, 28, 28), torch.zeros(8, dtype=torch.long)
+    varied = d._mbstd(torch.randn(8, 32, 4, 4))
+    same = d._mbstd(torch.randn(1, 32, 4, 4).expand(8, 32, 4, 4).contiguous())
+    assert varied.shape == (8, 1, 4, 4) and float(varied.min()) > 0.5  # ≈ 1 for unit-variance features
+    assert float(same.max()) < 1e-3  # identical samples: no spread
+    assert not torch.equal(d(torch.randn(8, 1, 28, 28), x_t, i), d(torch.zeros(8, 1, 28, 28), x_t, i))
+    with pytest.raises(ValueError, match="multiple"):
+        d(torch.randn(6, 1, 28, 28), x_t[:6], i[:6])
+    with pytest.raises(ValueError, match="multiple"):
+        mnist_ddgan.train(iters=1, batch_size=6, d_mbstd=4)
+
+
 # ---- the recipe ------------------------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -184,6 +198,7 @@ def test_recipe_trains_saves_and_resumes(tmp_path, keep_threads):
     mnist_ddgan.main(common + ["--iters", "2"])
     tr = read_metadata(out)["training"]
     assert tr["recipe"] == "genviz train mnist-ddgan" and tr["iterations"] == 2 and "mnist10k" in tr["data_source"]
+    assert tr["discriminator"]["config"]["mbstd_group"] == tr["d_mbstd"] == 4  # batch 4: one group, one t
     mnist_ddgan.main(common + ["--iters", "3", "--resume"])
     assert read_metadata(out)["training"]["iterations"] == 3
     import genviz.backend.ddgan  # noqa: F401  (registers the family until the loader lists it)

@@ -116,11 +116,17 @@ class DDGANDiscriminator(nn.Module):
         in_channels: C of each state (the input has 2C channels).
         num_timesteps: T.
         width: channels of the first layer (then 2w, 4w, 4w at 14, 7, 4 px).
+        mbstd_group: 0 (off), or G >= 2: the minibatch standard deviation layer of Karras et al. 2018 (ProGAN,
+            Sec. 3) on the 4 px features: per group of G consecutive samples, the standard deviation of each
+            feature over the group, averaged to one number, appended as a channel (so D can see a batch of fakes
+            that lacks the data's variety: mode collapse). The batch size must then be a multiple of G (the recipe
+            gives each group one t); ValueError otherwise.
     """
 
-    def __init__(self, in_channels: int = 1, num_timesteps: int = 4, width: int = 32):
+    def __init__(self, in_channels: int = 1, num_timesteps: int = 4, width: int = 32, mbstd_group: int = 0):
         super().__init__()
         self.num_timesteps, w = int(num_timesteps), width
+        self.mbstd_group = int(mbstd_group)
         self.tdim = 4 * w
         self.temb = nn.Sequential(nn.Linear(self.tdim, self.tdim), nn.LeakyReLU(0.2), nn.Linear(self.tdim, self.tdim))
         self.conv_in = nn.Conv2d(2 * in_channels, w, 3, padding=1)
@@ -131,12 +137,25 @@ class DDGANDiscriminator(nn.Module):
             nn.Conv2d(2 * w, 4 * w, 4, stride=2, padding=1), nn.LeakyReLU(0.2),      # 7
             nn.Conv2d(4 * w, 4 * w, 3, stride=2, padding=1), nn.LeakyReLU(0.2),      # 4
         )
+        self.mbstd_conv = (nn.Conv2d(4 * w + 1, 4 * w, 3, padding=1) if self.mbstd_group else None)
         self.out = nn.Linear(4 * w, 1)
         self.proj = nn.Linear(self.tdim, 4 * w, bias=False)
+
+    def _mbstd(self, h: torch.Tensor) -> torch.Tensor:
+        """(N, 1, H, W): each sample's group's mean feature standard deviation (ProGAN's minibatch stddev)."""
+        n, c, hh, ww = h.shape
+        g = self.mbstd_group
+        if n % g:
+            raise ValueError(f"batch size {n} is not a multiple of the minibatch-stddev group {g}")
+        s = h.reshape(n // g, g, c, hh, ww).var(dim=1, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        return s.repeat_interleave(g)[:, None, None, None].expand(n, 1, hh, ww)
 
     def forward(self, x_prev: torch.Tensor, x_t: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         e = self.temb(_time_features(i, self.num_timesteps, self.tdim).to(x_t.dtype))
         h = F.leaky_relu(self.conv_in(torch.cat([x_prev, x_t], 1)) + self.t_in(e)[:, :, None, None], 0.2)
         h = F.leaky_relu(self.conv1(h), 0.2)
-        h = self.body(h).sum(dim=(2, 3))
+        h = self.body(h)
+        if self.mbstd_conv is not None:
+            h = F.leaky_relu(self.mbstd_conv(torch.cat([h, self._mbstd(h)], 1)), 0.2)
+        h = h.sum(dim=(2, 3))
         return self.out(h).squeeze(1) + (self.proj(e) * h).sum(1)
