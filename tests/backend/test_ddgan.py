@@ -194,7 +194,7 @@ def keep_threads():
 def test_recipe_trains_saves_and_resumes(tmp_path, keep_threads):
     out, state = tmp_path / "ddgan.safetensors", tmp_path / "state.pt"
     common = ["--out", str(out), "--state", str(state), "--batch-size", "4", "--threads", "1", "--log-every", "1",
-              "--r1-every", "1", "--d-width", "8"]
+              "--r1-every", "1", "--d-width", "8", "--d-mbstd", "4"]
     mnist_ddgan.main(common + ["--iters", "2"])
     tr = read_metadata(out)["training"]
     assert tr["recipe"] == "genviz train mnist-ddgan" and tr["iterations"] == 2 and "mnist10k" in tr["data_source"]
