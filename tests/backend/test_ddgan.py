@@ -180,6 +180,8 @@ def test_minibatch_stddev_sees_a_collapsed_batch():
         d(torch.randn(6, 1, 28, 28), x_t[:6], i[:6])
     with pytest.raises(ValueError, match="multiple"):
         mnist_ddgan.train(iters=1, batch_size=6, d_mbstd=4)
+    with pytest.raises(ValueError, match="at least 2"):
+        DDGANDiscriminator(width=8, mbstd_group=1)
 
 
 # ---- the recipe ------------------------------------------------------------------------------------------------------

@@ -120,13 +120,15 @@ class DDGANDiscriminator(nn.Module):
             Sec. 3) on the 4 px features: per group of G consecutive samples, the standard deviation of each
             feature over the group, averaged to one number, appended as a channel (so D can see a batch of fakes
             that lacks the data's variety: mode collapse). The batch size must then be a multiple of G (the recipe
-            gives each group one t); ValueError otherwise.
+            gives each group one t); ValueError otherwise, and for a group of 1 or below 0 (no spread to see).
     """
 
     def __init__(self, in_channels: int = 1, num_timesteps: int = 4, width: int = 32, mbstd_group: int = 0):
         super().__init__()
         self.num_timesteps, w = int(num_timesteps), width
         self.mbstd_group = int(mbstd_group)
+        if self.mbstd_group < 0 or self.mbstd_group == 1:
+            raise ValueError(f"mbstd_group must be 0 (off) or at least 2, got {mbstd_group}")
         self.tdim = 4 * w
         self.temb = nn.Sequential(nn.Linear(self.tdim, self.tdim), nn.LeakyReLU(0.2), nn.Linear(self.tdim, self.tdim))
         self.conv_in = nn.Conv2d(2 * in_channels, w, 3, padding=1)
