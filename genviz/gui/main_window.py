@@ -22,7 +22,8 @@ ERROR_STYLE = "color: #ff6b6b; font-weight: bold;"
 class _Page(QScrollArea):
     """A tab's page: the panel fills the page and scrolls only where the page is smaller than the panel's minimum
     size. (QScrollArea's own widgetResizable sizes a panel with word-wrapped captions by height-for-width, which
-    is its preferred height, and so scrolled panels that would have fitted.)"""
+    is its preferred height, and so scrolled panels that would have fitted.) A panel with a ``reflow(width)``
+    method is told the page's width first, so it can rearrange its columns to fit (the canvas panel)."""
 
     def __init__(self, panel):
         super().__init__()
@@ -32,6 +33,9 @@ class _Page(QScrollArea):
 
     def fit(self) -> None:
         w, vp = self.widget(), self.viewport().size()
+        reflow = getattr(w, "reflow", None)
+        if callable(reflow):
+            reflow(vp.width())
         if w is not None:
             m = w.minimumSizeHint().expandedTo(w.minimumSize())
             w.resize(max(vp.width(), m.width()), max(vp.height(), m.height()))

@@ -404,3 +404,42 @@ def test_default_t0_follows_the_models_schedule(qtbot, tiny_ckpt, autosave_dir, 
     finally:
         p.shutdown()
         eng.shutdown()
+
+
+def test_narrow_page_puts_the_candidates_beside_the_drawing(window, qtbot, autosave_dir):
+    """A page too narrow for three columns (a laptop with the dock, a projector in presentation mode) stacks the
+    settings under the drawing and the staging area, instead of hiding the candidates off to the right; a wide
+    one puts them back; the page then needs no horizontal scroll."""
+    p = window.canvas_panel
+    window.set_panel("canvas")
+    page = window.tabs.currentWidget()
+    pos = lambda w: p._root.getItemPosition(p._root.indexOf(w))[:2]  # noqa: E731  (row, column)
+    window.dock.hide()
+    window.resize(p.wide_width() + 200, 700)
+    qtbot.waitUntil(lambda: not p.stacked, timeout=5000)
+    assert pos(p.stage) == (0, 2) and pos(p.settings_column) == (0, 1)
+    window.resize(p.wide_width() - 120, 700)
+    qtbot.waitUntil(lambda: p.stacked, timeout=5000)
+    assert pos(p.stage) == (0, 1) and pos(p.settings_column) == (1, 0)
+    qtbot.waitUntil(lambda: p.width() <= page.viewport().width(), timeout=5000)
+    assert not page.horizontalScrollBar().isVisible() or page.horizontalScrollBar().maximum() == 0
+    window.resize(p.wide_width() + 200, 700)
+    qtbot.waitUntil(lambda: not p.stacked, timeout=5000)
+    assert pos(p.stage) == (0, 2)
+
+
+def test_ctrl_return_generates(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.show()
+        p.activateWindow()
+        qtbot.waitUntil(p.isActiveWindow, timeout=5000)  # shortcuts reach only the active window
+        p.steps_spin.setValue(2)
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        p.canvas.setFocus()
+        with qtbot.waitSignal(p.generated, timeout=30000):
+            qtbot.keyClick(p.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        assert len(p.staging) == 4
+    finally:
+        p.shutdown()
+        eng.shutdown()

@@ -79,6 +79,7 @@ class SDEditControls(QGroupBox):
     def __init__(self, parent=None):
         super().__init__("SDEdit", parent)
         gf = QFormLayout(self)
+        gf.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a field goes under its label when narrow
         t0row = QHBoxLayout()
         self.t0_slider = QSlider(Qt.Orientation.Horizontal)
         self.t0_slider.setRange(0, 100)

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, QTimer, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ....panels import get_panel
 from ...engine import Engine
@@ -80,11 +80,13 @@ class CanvasPanel(CanvasActions, QWidget):
 
     # ---- layout ------------------------------------------------------------------------------------------
     def _build(self) -> None:
-        root = QHBoxLayout(self)
+        root = self._root = QGridLayout(self)
         self.drawing = DrawingColumn()
         self.drawing.install_shortcuts(self)
-        root.addWidget(self.drawing)
-        mid = QVBoxLayout()
+        root.addWidget(self.drawing, 0, 0)
+        self.settings_column = QWidget()
+        mid = QVBoxLayout(self.settings_column)
+        mid.setContentsMargins(0, 0, 0, 0)
         self.views = ModelViews()
         mid.addWidget(self.views)
         self.controls = SDEditControls()
@@ -119,9 +121,11 @@ class CanvasPanel(CanvasActions, QWidget):
         self.caption = make_caption()
         mid.addWidget(self.caption)
         mid.addStretch(1)
-        root.addLayout(mid)
+        root.addWidget(self.settings_column, 0, 1)
         self.stage = StagingView()
-        root.addWidget(self.stage)
+        self.stacked = False  # a narrow page: the staging column beside the drawing, the settings under both (``reflow``)
+        root.addWidget(self.stage, 0, 2)
+        root.setColumnStretch(1, 1)
         for names, owner in ((_DRAWING, self.drawing), (_CONTROLS, self.controls), (_VIEWS, self.views),
                              (_STAGE, self.stage)):
             for name in names:
@@ -139,6 +143,10 @@ class CanvasPanel(CanvasActions, QWidget):
         c.t0Changed.connect(self._t0_changed)
         c.guide_cb.toggled.connect(self.update_caption)
         self.generate_btn.clicked.connect(lambda: self.generate())
+        self.generate_btn.setToolTip("K candidates from the drawing (Ctrl+Return)")
+        gen_key = QShortcut(QKeySequence("Ctrl+Return"), self)
+        gen_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        gen_key.activated.connect(lambda: self.generate_btn.isEnabled() and self.generate())
         self.cancel_btn.clicked.connect(self.cancel)
         self.live_cb.toggled.connect(self.set_live)
         s.rowChosen.connect(self._stage_row)
@@ -357,6 +365,34 @@ class CanvasPanel(CanvasActions, QWidget):
         if self.stage_view.width() != side:
             self.stage_view.setFixedSize(side, side)
             self._update_staging()
+
+    def wide_width(self) -> int:
+        """The least width (px) that holds the three columns side by side at the current text size."""
+        m, sp = self._root.contentsMargins(), max(0, self._root.horizontalSpacing())
+        return (m.left() + m.right() + 2 * sp + self.drawing.minimumSizeHint().width()
+                + self.settings_column.minimumSizeHint().width() + self.stage.minimumSizeHint().width())
+
+    def reflow(self, width: int) -> None:
+        """Fit a page ``width`` px wide (called by the window's page before it sizes the panel). When the three
+        columns do not fit side by side (a small screen, or presentation mode's larger text on a projector), the
+        staging column moves beside the drawing, so the audience sees the drawing and its candidates together, and
+        the settings go under both (Ctrl+Return generates without scrolling to the button); they move back when
+        the page is wide enough."""
+        stacked = width < self.wide_width()
+        if stacked == self.stacked:
+            return
+        self.stacked = stacked
+        root, mid, stage = self._root, self.settings_column, self.stage
+        root.removeWidget(mid)
+        root.removeWidget(stage)
+        if stacked:
+            root.addWidget(stage, 0, 1)
+            root.addWidget(mid, 1, 0, 1, 2)
+        else:
+            root.addWidget(mid, 0, 1)
+            root.addWidget(stage, 0, 2)
+        root.setColumnStretch(1, 0 if stacked else 1)  # stacked: the staging column keeps its width, the rest is
+        root.setColumnStretch(2, 1 if stacked else 0)  # the empty third column's
 
     def refresh(self) -> None:
         """Redraw from the state now (the panel protocol; the canvas otherwise redraws on every change)."""

@@ -63,7 +63,8 @@ class StagingView(QWidget):
             acts.addWidget(b)
         sl.addLayout(acts)
         right.addWidget(st)
-        hb = QGroupBox("History (accepted; double-click to put back on the canvas)")
+        hb = QGroupBox("History")  # short: the column stays narrow at presentation mode's text size
+        hb.setToolTip("accepted candidates; double-click one to put it back on the canvas")
         hl = QVBoxLayout(hb)
         self.history_list = _icon_list(48, 90, wrap=False)
         self.history_list.itemDoubleClicked.connect(
