@@ -199,7 +199,9 @@ class FewStepsPanel(QWidget):
         self.caption.set_scale(self.scale)
         self.data_plot.setMaximumHeight(round(180 * self.scale))  # larger tick labels need the height
         self.data_plot.setMinimumHeight(round(120 * self.scale) if on else 0)
-        self.controls.setFixedWidth(max(CONTROLS_WIDTH, round(CONTROLS_WIDTH * min(self.scale, 1.6))) if on
+        # presentation's larger font needs the texts' own width (combo items, the x_t readout) at any scale
+        fit = self.controls.sizeHint().width()
+        self.controls.setFixedWidth(max(CONTROLS_WIDTH, fit, round(CONTROLS_WIDTH * min(self.scale, 1.6))) if on
                                     else CONTROLS_WIDTH)
         self.refresh()
 
