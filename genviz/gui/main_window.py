@@ -33,10 +33,9 @@ class _Page(QScrollArea):
 
     def fit(self) -> None:
         w, vp = self.widget(), self.viewport().size()
-        reflow = getattr(w, "reflow", None)
-        if callable(reflow):
-            reflow(vp.width())
         if w is not None:
+            if callable(getattr(w, "reflow", None)):
+                w.reflow(vp.width())
             m = w.minimumSizeHint().expandedTo(w.minimumSize())
             w.resize(max(vp.width(), m.width()), max(vp.height(), m.height()))
 

@@ -16,7 +16,7 @@ Algorithm 1, per iteration (batch B):
 
 Adam with β = (0.5, 0.9) for both networks, as the paper; an EMA of G (decay ``ema`` with the warm-up
 min(ema, (1 + k)/(10 + k))), which is what is shipped. Networks: ``nets.ddgan`` (G ≈ 0.93 M parameters, a compact
-AdaGN U-Net, 3.7 MB; D ≈ 0.8 M at width 48, not shipped).
+AdaGN U-Net, 3.7 MB; D ≈ 2.1 M at the default width 64 with the minibatch-stddev layer, not shipped).
 
 The shipped generator: 5,000 iterations at batch 64 with D width 64 and the minibatch-stddev layer (groups of 4),
 104 min on 2 cores (0.8 it/s; 20-iteration timing run first). Earlier choices, for one busy CPU thread: batch 32;
