@@ -85,6 +85,10 @@ def test_few_steps_panel(qtbot):
     assert p.run_default(4) and p.default_done()
     titles = [pl.getPlotItem().titleLabel.text for pl in p.step_plots]
     assert titles[0].startswith("1000 steps") and "1 peak" in titles[0] and "3 peaks" in titles[-1]
+    # room above the tallest curve for the top-right legend (it used to sit on the 1000-step peak)
+    for pl, r in zip(p.step_plots, p.state.results):
+        top = pl.getPlotItem().viewRange()[1][1]
+        assert top >= 1.5 * max(r.true.max(), r.gauss.max())
     p.level_combo.setCurrentIndex(1)  # the step ends at s = 0.5: one peak everywhere
     assert all("1 peak" in pl.getPlotItem().titleLabel.text for pl in p.step_plots)
     p.x_slider.setValue(0)

@@ -27,6 +27,7 @@ from .model import LEVELS, X_RANGE, FewStepsModel
 CONTROLS_WIDTH = 236
 TRUE_PEN, GAUSS_PEN = pg.mkPen("#f0b040", width=2.5), pg.mkPen("#7fb8ff", width=2, style=Qt.PenStyle.DashLine)
 SLIDER_STEPS = 160  # x_t slider resolution over X_RANGE
+HEADROOM = 1.55  # y range = tallest curve times this: the top-right legend sits above the curves, not on a peak
 
 
 class FewStepsPanel(QWidget):
@@ -140,6 +141,7 @@ class FewStepsPanel(QWidget):
         dp.plot(x, mix.pdf(x), pen=pg.mkPen("#e8e8e8", width=2), name="data q(x₀)")
         dp.plot(x, mix.noised(r0.abar_prev).pdf(x), pen=pg.mkPen("#c080ff", width=2), name=f"noised to s = {st.s_end:g}")
         dp.addLine(x=st.x_t, pen=pg.mkPen("#f06060", width=1.5, style=Qt.PenStyle.DotLine))
+        dp.setYRange(0, HEADROOM * float(mix.pdf(x).max()), padding=0)
         for p, r in zip(self.step_plots, st.results):
             item = p.getPlotItem()
             item.clear()
@@ -149,6 +151,7 @@ class FewStepsPanel(QWidget):
             scale_plot_item(item, self.scale)
             lo, hi = float(r.grid[0]), float(r.grid[-1])
             item.setXRange(max(lo, -4.5), min(hi, 4.5), padding=0.02)
+            item.setYRange(0, HEADROOM * float(max(np.max(r.true), np.max(r.gauss))), padding=0)
         scale_plot_item(dp, self.scale)
         self.caption.setText(st.caption())
         self.notes.setText("\n\n".join(st.step_captions()))
