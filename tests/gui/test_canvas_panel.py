@@ -428,6 +428,19 @@ def test_narrow_page_puts_the_candidates_beside_the_drawing(window, qtbot, autos
     assert pos(p.stage) == (0, 2)
 
 
+def test_a_1280_laptop_with_the_dock_open_keeps_three_columns(window, qtbot, autosave_dir):
+    """The common small laptop (1280 x 800) with the checkpoint dock open: drawing, settings (with Generate) and
+    candidates side by side, not the settings a scroll down (the wide layout needed 957 px; the page has ~920)."""
+    p = window.canvas_panel
+    window.set_panel("canvas")
+    window.dock.show()
+    window.resize(1280, 800)
+    page = window.tabs.currentWidget()
+    qtbot.waitUntil(lambda: page.viewport().width() < 1000, timeout=5000)
+    assert p.wide_width() <= page.viewport().width()
+    qtbot.waitUntil(lambda: not p.stacked, timeout=5000)
+
+
 def test_ctrl_return_generates(qtbot, tiny_ckpt, autosave_dir):
     p, eng = _panel(qtbot, tiny_ckpt)
     try:

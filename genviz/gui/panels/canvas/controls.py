@@ -39,6 +39,7 @@ class ModelViews(QWidget):
         bl.addWidget(self.preview_caption)
         views.addWidget(box)
         box2 = self.xt0_box = QGroupBox(self.XT0_TITLES[""])
+        box2.setToolTip("the noised drawing each chain starts from (SDEdit's x_t0), or the pixels a fill keeps")
         bl2 = QVBoxLayout(box2)
         self.xt0_view = QLabel("—")
         self.xt0_view.setMinimumHeight(60)
@@ -46,7 +47,7 @@ class ModelViews(QWidget):
         bl2.addWidget(self.xt0_view)
         views.addWidget(box2, 1)
 
-    XT0_TITLES = {"": "x_t0 (noised drawing)", "gibbs": "Given pixels (blue: unknown)",
+    XT0_TITLES = {"": "x_t0 (noised)", "gibbs": "Given pixels (blue: unknown)",
                   "causal": "Given pixels · NLL map"}  # the caption says what blue and orange mean
 
     def set_fill(self, fill: str) -> None:

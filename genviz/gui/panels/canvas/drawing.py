@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -26,6 +27,14 @@ TOOLS = (("brush", "Brush", "B: paint ink"), ("eraser", "Eraser", "E: paint back
          ("fill", "Fill", "fill the touching region of similar colour with the brush colour"),
          ("eyedropper", "Pick", "eyedropper: take the brush colour from the drawing"),
          ("mask", "Mask", "M: mark pixels the model regenerates (masked editing)"), ("unmask", "Unmask", "erase the mask"))
+
+
+def _edit_button(text: str) -> QToolButton:
+    """A text tool button that fills its grid cell."""
+    b = QToolButton()
+    b.setText(text)
+    b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return b
 
 
 class DrawingColumn(QWidget):
@@ -73,13 +82,13 @@ class DrawingColumn(QWidget):
         self.canvas = StrokeCanvas()
         left.addWidget(self.canvas, 0, Qt.AlignmentFlag.AlignHCenter)
         edit = QGridLayout()
-        self.undo_btn = QPushButton("Undo")
+        # tool buttons, as in the tools row: as wide as their text (a push button is at least 80 px in Fusion), so
+        # the three columns fit side by side on a 1280 px laptop with the checkpoint dock open
+        self.undo_btn, self.redo_btn, self.clear_btn, self.clear_mask_btn = (
+            _edit_button(t) for t in ("Undo", "Redo", "Clear", "Clear mask"))
         self.undo_btn.clicked.connect(self.canvas.undo)
-        self.redo_btn = QPushButton("Redo")
         self.redo_btn.clicked.connect(self.canvas.redo)
-        self.clear_btn = QPushButton("Clear")
         self.clear_btn.clicked.connect(lambda: self.canvas.clear())
-        self.clear_mask_btn = QPushButton("Clear mask")
         self.clear_mask_btn.clicked.connect(lambda: self.canvas.clear(mask_only=True))
         self.load_btn = QPushButton("Load image…")
         self.digit_spin = QSpinBox()

@@ -81,6 +81,7 @@ class CanvasPanel(CanvasActions, QWidget):
     # ---- layout ------------------------------------------------------------------------------------------
     def _build(self) -> None:
         root = self._root = QGridLayout(self)
+        root.setContentsMargins(4, 4, 4, 4)
         self.drawing = DrawingColumn()
         self.drawing.install_shortcuts(self)
         root.addWidget(self.drawing, 0, 0)
