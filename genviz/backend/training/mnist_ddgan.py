@@ -19,8 +19,8 @@ min(ema, (1 + k)/(10 + k))), which is what is shipped. Networks: ``nets.ddgan`` 
 AdaGN U-Net, 3.7 MB; D ≈ 2.1 M at the default width 64 with the minibatch-stddev layer, not shipped).
 
 The shipped generator: 6,500 iterations at batch 64 with D width 64 and the minibatch-stddev layer (groups of 4),
-133 min on 2 cores (0.8 it/s; 20-iteration timing run first; one run to 5,000 in 104 min, resumed to 6,500). Earlier choices, for one busy CPU thread: batch 32;
-a two-time-scale update (Heusel et al. 2017), lr_D =
+133 min on 2 cores (0.8 it/s; 20-iteration timing run first; one run to 5,000 in 104 min, resumed to 6,500).
+Earlier choices, for one busy CPU thread: batch 32; a two-time-scale update (Heusel et al. 2017), lr_D =
 4e-4 > lr_G = 1.2e-4, and D width 48. A first run with lr_G = 2e-4, lr_D = 1.6e-4, D width 32 and R1 every step
 kept D at chance (loss 2 ln 2) and drifted toward one digit shape (Fréchet 190 at 1,000 iterations, 271 at 1,700).
 R1 γ = 0.05, lazily every 4 iterations (scaled by 4). ``--d-mbstd 4`` (the default; 0 turns it off) adds
