@@ -254,9 +254,16 @@ def test_session_state_round_trip(qtbot, tiny_ckpt, autosave_dir):
         p.canvas.clear()
         p.t0_slider.setValue(10)
         p.seed_spin.setValue(0)
+        img = np.zeros((1, 28, 28), np.float32)
+        p.staging.add_batch([img, img], model="another")  # made from the old drawing
+        p.staging.add_batch([img], model="another")
+        p.staging.accept()
+        p._update_staging()
         done = []
         p.restore_session(state, lambda: done.append(1))
         assert done == [1]
+        assert len(p.staging) == 0 and len(p.staging.history) == 1  # a clean stage; the accepted one is kept
+        assert p.stage.stage_list.count() == 0
         assert np.array_equal(p.canvas.ink_array(), drawing) and np.array_equal(p.canvas.mask_array(), mask)
         assert p.settings()["t0"] == 0.73 and p.settings()["seed"] == 9 and p.settings()["sampler"] == "ddpm"
         with pytest.raises(ValueError, match="unreadable"):

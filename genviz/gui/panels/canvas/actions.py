@@ -239,11 +239,15 @@ class CanvasActions:
 
     def restore_session(self, data: dict, on_done=None) -> None:
         """Restore ``session_state()`` data (or a preset's, with a ``drawing_file`` in resources/): settings,
-        then the drawing (one undo step). Everything is checked first: ValueError on malformed data, and nothing
-        changes then."""
+        then the drawing (one undo step). A new drawing starts a clean staging area: the candidates staged were
+        made from the old drawing (often by another model: demo after demo); accepted ones stay in the history.
+        Everything is checked first: ValueError on malformed data, and nothing changes then."""
         settings, ink, mask, path = parse_session(data, self.controls.settings() if self.controls.ready else None)
         if ink is not None or path is not None:
             self._keep_autosave()
+            if len(self.staging):
+                self.staging.clear()
+                self._update_staging()
         if settings is not None:
             self.controls.apply(settings)
         if ink is not None:
