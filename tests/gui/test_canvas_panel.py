@@ -56,6 +56,25 @@ def test_stroke_canvas_mouse_events(qtbot):
     assert changed and c.ink_array()[100, 150].max() == 255
 
 
+def test_stroke_canvas_zoom_is_display_only(qtbot):
+    """Presentation mode shows the canvas larger; the mouse maps back through the zoom, arrays stay 280 x 280."""
+    c = StrokeCanvas()
+    qtbot.addWidget(c)
+    c.show()
+    c.brush_size = 6
+    c.set_zoom(1.5)
+    assert c.width() == c.height() == 422  # 280 * 1.5 + the 1 px border
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPoint(1 + 150, 1 + 90))  # canvas pixel (100, 60)
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPoint(1 + 150, 1 + 90))
+    a = c.ink_array()
+    assert a.shape == (280, 280, 3) and a[60, 100].max() == 255
+    assert a[90, 150].max() == 0  # not where the screen position would land unzoomed
+    with pytest.raises(ValueError, match="zoom"):
+        c.set_zoom(0)
+    c.set_zoom(1)
+    assert c.width() == 282
+
+
 def _panel(qtbot, tiny_ckpt):
     from genviz.gui.chain_runner import load_model
     from genviz.gui.engine import Engine
@@ -460,6 +479,21 @@ def test_ctrl_return_generates(qtbot, tiny_ckpt, autosave_dir):
         with qtbot.waitSignal(p.generated, timeout=30000):
             qtbot.keyClick(p.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         assert len(p.staging) == 4
+    finally:
+        p.shutdown()
+        eng.shutdown()
+
+
+def test_presentation_mode_shows_the_drawing_and_candidate_larger(qtbot, tiny_ckpt, autosave_dir):
+    p, eng = _panel(qtbot, tiny_ckpt)
+    try:
+        p.canvas.draw_polyline([(140, 40), (140, 240)])
+        before = p.canvas.ink_array()
+        p.set_presenting(True, 2.0)
+        assert p.canvas.zoom == 1.6 and p.canvas.width() == 450 and p.stage_view.width() > 232
+        assert np.array_equal(p.canvas.ink_array(), before)  # display only
+        p.set_presenting(False)
+        assert p.canvas.zoom == 1.0 and p.canvas.width() == 282 and p.stage_view.width() == 232
     finally:
         p.shutdown()
         eng.shutdown()

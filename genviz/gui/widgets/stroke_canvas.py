@@ -63,6 +63,7 @@ class StrokeCanvas(QWidget):
     def __init__(self, size: int = SIZE, parent=None):
         super().__init__(parent)
         self.canvas_size = size
+        self.zoom = 1.0  # display scale only (presentation mode): strokes and arrays stay in canvas pixels
         self.background = QColor(0, 0, 0)
         self.ink = QColor(255, 255, 255)
         self.tool = "brush"
@@ -86,7 +87,19 @@ class StrokeCanvas(QWidget):
         self.setToolTip("draw with the left button; mask tools paint where the model regenerates")
 
     def sizeHint(self) -> QSize:
-        return QSize(self.canvas_size + 2, self.canvas_size + 2)
+        side = round(self.canvas_size * self.zoom) + 2
+        return QSize(side, side)
+
+    def set_zoom(self, zoom: float) -> None:
+        """Show the canvas ``zoom`` times larger on screen (presentation mode; 1 = one screen pixel per canvas
+        pixel). Only the display changes: the drawing, the brush size and every array stay in canvas pixels, and
+        the mouse maps back through the zoom. ValueError unless 0.25 <= zoom <= 4."""
+        zoom = float(zoom)
+        if not 0.25 <= zoom <= 4:
+            raise ValueError(f"canvas zoom must be in [0.25, 4], got {zoom}")
+        self.zoom = zoom
+        self.setFixedSize(self.sizeHint())
+        self.update()
 
     # ---- state -----------------------------------------------------------------------------------
     def ink_array(self) -> np.ndarray:
@@ -210,7 +223,7 @@ class StrokeCanvas(QWidget):
     # ---- painting --------------------------------------------------------------------------------
     def _pos(self, ev) -> QPointF:
         p = ev.position()
-        return QPointF(p.x() - 1, p.y() - 1)
+        return QPointF((p.x() - 1) / self.zoom, (p.y() - 1) / self.zoom)
 
     def _pen(self) -> tuple[QImage, QPen]:
         if self.tool in ("brush", "eraser"):
@@ -303,7 +316,10 @@ class StrokeCanvas(QWidget):
     def paintEvent(self, ev) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#555a66"))
-        p.drawImage(1, 1, self.ink_layer)
+        p.translate(1, 1)
+        p.scale(self.zoom, self.zoom)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom != 1)
+        p.drawImage(0, 0, self.ink_layer)
         if self.show_mask:
             m = self.mask_array()
             if m.any():
@@ -314,12 +330,12 @@ class StrokeCanvas(QWidget):
                 rgba[..., 3] = (m.astype(np.uint16) * 110 // 255).astype(np.uint8)
                 overlay = QImage(rgba.data, m.shape[1], m.shape[0], m.shape[1] * 4,
                                  QImage.Format.Format_RGBA8888).copy()
-                p.drawImage(1, 1, overlay)
+                p.drawImage(0, 0, overlay)
         if self._cursor is not None:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            p.setPen(QPen(QColor(255, 176, 0, 200), 1))
+            p.setPen(QPen(QColor(255, 176, 0, 200), 1 / self.zoom))
             r = self.brush_size / 2
-            p.drawEllipse(QRectF(self._cursor.x() + 1 - r, self._cursor.y() + 1 - r, 2 * r, 2 * r))
+            p.drawEllipse(QRectF(self._cursor.x() - r, self._cursor.y() - r, 2 * r, 2 * r))
         p.end()
 
 

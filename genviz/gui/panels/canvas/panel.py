@@ -358,10 +358,11 @@ class CanvasPanel(CanvasActions, QWidget):
         return (self.canvas.revision, tuple(sorted(self.settings().items())))
 
     def set_presenting(self, on: bool, scale: float = 1.0) -> None:
-        """Presentation mode (the panel protocol): the caption at ``scale`` times its size and the shown
-        candidate larger (at most 1.6×, the columns keep their room); ``on=False`` gives both back."""
+        """Presentation mode (the panel protocol): the caption at ``scale`` times its size, the drawing and the
+        shown candidate larger (at most 1.6×, the columns keep their room); ``on=False`` gives them back."""
         s = float(scale) if on else 1.0
         self.caption.set_scale(s)
+        self.canvas.set_zoom(min(s, 1.6))  # the audience sees the strokes; the drawing stays 280 x 280 pixels
         side = round(STAGE_SIDE * min(s, 1.6))
         if self.stage_view.width() != side:
             self.stage_view.setFixedSize(side, side)
