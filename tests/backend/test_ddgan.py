@@ -209,6 +209,26 @@ def test_recipe_trains_saves_and_resumes(tmp_path, keep_threads):
     assert sample(m, n=2, seed=0).shape == (2, 1, 28, 28)
 
 
+def test_recipe_halves_both_learning_rates_after_lr_decay_at(tmp_path, keep_threads):
+    """--lr-decay-at N: iterations 1..N at --lr-g/--lr-d, the rest at half; a resume past N applies the decay
+    (the shipped run's last 800 of 7,300 iterations); the metadata records N."""
+    assert mnist_ddgan.lr_at(4e-4, 6500, 6500) == 4e-4 and mnist_ddgan.lr_at(4e-4, 6501, 6500) == 2e-4
+    assert mnist_ddgan.lr_at(4e-4, 10 ** 6, 0) == 4e-4  # 0: never
+    out, state = tmp_path / "ddgan.safetensors", tmp_path / "state.pt"
+    common = ["--out", str(out), "--state", str(state), "--batch-size", "4", "--threads", "1", "--d-width", "8",
+              "--lr-g", "1e-4", "--lr-d", "3e-4", "--lr-decay-at", "2"]
+
+    def lrs():
+        st = torch.load(state, weights_only=True)
+        return st["opt_g"]["param_groups"][0]["lr"], st["opt_d"]["param_groups"][0]["lr"]
+    mnist_ddgan.main(common + ["--iters", "2"])
+    assert lrs() == (1e-4, 3e-4)
+    mnist_ddgan.main(common + ["--iters", "3", "--resume"])
+    assert lrs() == (5e-5, 1.5e-4)
+    assert read_metadata(out)["training"]["lr_decay_at"] == 2
+    assert mnist_ddgan.DEFAULTS["lr_decay_at"] < mnist_ddgan.DEFAULTS["iters"]
+
+
 def test_recipe_warm_start_freezes_g_during_the_d_warmup(tmp_path, keep_threads):
     """--init-g starts G and its EMA from a checkpoint; during --d-warmup only D moves (the saved EMA equals the
     initial weights bit for bit); the iteration count continues from the checkpoint's; a resume keeps the offset."""

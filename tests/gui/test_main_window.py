@@ -1,11 +1,13 @@
 """The main window with the tiny model: loading, stepping, branching, closing, errors, screenshot."""
 import threading
+import time
 
 import numpy as np
 import pytest
 import torch
 from PySide6.QtWidgets import QApplication
 
+from genviz.gui.chain_runner import ChainRunner
 from genviz.gui.main_window import MainWindow
 
 
@@ -109,7 +111,15 @@ def test_run_pause_scrub_branch(window, qtbot):
     assert st.branch is old and p.branch_combo.currentIndex() == 0
 
 
-def test_close_mid_run_stops_worker(qtbot, tiny_ckpt):
+def test_close_mid_run_stops_worker(qtbot, tiny_ckpt, monkeypatch):
+    # The tiny model runs 1,000 steps in well under a second; on a loaded CI machine the chain could end
+    # before close() ran (a flaky 'done'). Each step here takes at least 5 ms, so the run lasts >= 5 s.
+    real_step = ChainRunner.step
+
+    def slow_step(self):
+        time.sleep(0.005)
+        real_step(self)
+    monkeypatch.setattr(ChainRunner, "step", slow_step)
     before = threading.active_count()
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)

@@ -54,8 +54,8 @@ from .recipe_cli import recipe_parser, run_recipe
 T = 4
 NET_CONFIG: dict[str, Any] = dict(in_channels=1, latent_dim=64, num_timesteps=T, channels=[32, 64, 96], cond_dim=128,
                                   map_layers=3)
-DEFAULTS: dict[str, Any] = dict(iters=6500, batch_size=64, lr_g=1.2e-4, lr_d=4e-4, d_width=64, d_mbstd=4, r1_gamma=0.05,
-                                r1_every=4, ema=0.999, seed=0)
+DEFAULTS: dict[str, Any] = dict(iters=7300, batch_size=64, lr_g=1.2e-4, lr_d=4e-4, lr_decay_at=6500, d_width=64,
+                                d_mbstd=4, r1_gamma=0.05, r1_every=4, ema=0.999, seed=0)
 STATE = "out/mnist-ddgan.resume.pt"
 
 
@@ -88,6 +88,12 @@ def metadata(iters_done: int, args: dict, seconds: float, d_loss: float, g_loss:
     }
 
 
+def lr_at(lr: float, it: int, decay_at: int) -> float:
+    """The learning rate of iteration ``it`` (1-based): ``lr`` up to ``decay_at``, ``lr / 2`` after it (a one-step
+    decay; ``decay_at`` ≤ 0 keeps ``lr`` throughout)."""
+    return lr / 2 if 0 < decay_at < it else lr
+
+
 def _real_pair(sched: DDGANSchedule, x0: torch.Tensor, i: torch.Tensor):
     """(x_{t−1}, x_t): x_{t−1} ~ q(x_{t−1} | x₀), then x_t ~ q(x_t | x_{t−1})."""
     x_prev = sched.q_sample_prev(x0, i, torch.randn_like(x0))
@@ -95,7 +101,8 @@ def _real_pair(sched: DDGANSchedule, x0: torch.Tensor, i: torch.Tensor):
 
 
 def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], batch_size=DEFAULTS["batch_size"],
-          lr_g=DEFAULTS["lr_g"], lr_d=DEFAULTS["lr_d"], d_width=DEFAULTS["d_width"], d_mbstd=DEFAULTS["d_mbstd"],
+          lr_g=DEFAULTS["lr_g"], lr_d=DEFAULTS["lr_d"], lr_decay_at=DEFAULTS["lr_decay_at"],
+          d_width=DEFAULTS["d_width"], d_mbstd=DEFAULTS["d_mbstd"],
           r1_gamma=DEFAULTS["r1_gamma"],
           r1_every=DEFAULTS["r1_every"], ema=DEFAULTS["ema"], seed=DEFAULTS["seed"], save_minutes: float = 5.0, state: str | Path = STATE,
           resume: bool = False, log_every: int = 100, init_g: str | None = None, d_warmup: int = 0,
@@ -107,6 +114,7 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         iters: total iterations (counting those of a resumed run).
         state: the resume-state file (torch.save of plain tensors and dicts), written with ``out``.
         resume: continue from ``state``; FileNotFoundError when it is missing.
+        lr_decay_at: after this iteration both learning rates are halved (``lr_at``; 0: never).
         init_g: warm start: a genviz ``ddgan`` checkpoint of this network (path or bundled name; e.g. the shipped
             ``mnist-ddgan``, whose EMA generator is all a checkpoint keeps) whose weights start G and its EMA; D
             starts fresh and trains alone for ``d_warmup`` iterations (G frozen) before the joint updates. The
@@ -114,8 +122,8 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
     """
     if d_mbstd and batch_size % d_mbstd:
         raise ValueError(f"--batch-size {batch_size} must be a multiple of --d-mbstd {d_mbstd}")
-    args = dict(iters=iters, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, d_width=d_width, d_mbstd=d_mbstd, r1_gamma=r1_gamma,
-                r1_every=r1_every, ema=ema, seed=seed, T=T)
+    args = dict(iters=iters, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, lr_decay_at=lr_decay_at, d_width=d_width,
+                d_mbstd=d_mbstd, r1_gamma=r1_gamma, r1_every=r1_every, ema=ema, seed=seed, T=T)
     if init_g is not None:
         args.update(init_g=str(init_g), d_warmup=int(d_warmup))
     torch.manual_seed(seed)
@@ -149,9 +157,6 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
         ema_gen.load_state_dict(st["ema_gen"])
         opt_g.load_state_dict(st["opt_g"])
         opt_d.load_state_dict(st["opt_d"])
-        for opt, lr in ((opt_g, lr_g), (opt_d, lr_d)):  # the learning rates given now win over the saved ones
-            for group in opt.param_groups:
-                group["lr"] = lr
         torch.set_rng_state(st["torch_rng"])
         rng.bit_generator.state = st["np_rng"]
         start, seconds_before, avg_d, avg_g = st["iteration"], st["seconds"], st["avg_d"], st["avg_g"]
@@ -174,6 +179,9 @@ def train(out="checkpoints/mnist-ddgan.safetensors", iters=DEFAULTS["iters"], ba
     last_save = t0
     ld = lg = 0.0
     for it in range(start + 1, iters + 1):
+        for opt, lr in ((opt_g, lr_g), (opt_d, lr_d)):  # the schedule given now wins over a resumed state's
+            for group in opt.param_groups:
+                group["lr"] = lr_at(lr, it, lr_decay_at)
         x0 = data[torch.from_numpy(rng.integers(0, len(data), batch_size))]
         if d_mbstd:  # one t per minibatch-stddev group, so D compares like with like (same marginal over t)
             i = torch.randint(0, T, (batch_size // d_mbstd,)).repeat_interleave(d_mbstd)
