@@ -1,6 +1,6 @@
 """The interpolation panel: walk a line (or a 4-corner grid) through a model's latent and watch it decode.
-(~460 lines, kept whole: Qt wiring only, each handler a few lines; the state, numbers and texts are already in ``model.py``, the controls in
-``controls.py``.)
+(463 lines, kept whole: Qt wiring only, each handler a few lines; the state, numbers and texts are already
+in ``model.py``, the controls in ``controls.py``; a split would scatter one signal map over two files.)
 
 View and wiring only. The state and every number and text shown live in ``model.InterpolationState``
 (Qt-free); torch work runs on the window's ``Engine`` thread: the walk as a generator job
